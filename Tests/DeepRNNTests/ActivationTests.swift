@@ -1,0 +1,32 @@
+import RealModule
+import Testing
+
+@testable import DeepRNN
+
+@Suite struct ActivationTests {
+    @Test func tanhAgreesWithTheSystemLibraryAcrossItsRange() {
+        var worst = 0.0
+        var x = -25.0
+        while x <= 25 {
+            worst = max(worst, abs(rnnTanh(x) - Double.tanh(x)))
+            x += 0.000_731
+        }
+        #expect(worst < 4e-16, "largest absolute difference \(worst)")
+        #expect(rnnTanh(0) == 0)
+        #expect(rnnTanh(1e-300) == 0 || abs(rnnTanh(1e-300)) < 1e-299)
+        #expect(rnnTanh(800) == 1 && rnnTanh(-800) == -1)
+    }
+
+    @Test func handComputedTwoStepForwardPass() {
+        // One layer of one unit, no bias, input size 1: s1 = tanh(u x1), s2 = tanh(u x2 + w s1), z = v s2.
+        let a = RNNArchitecture(inputSize: 1, hiddenSizes: [1], biases: false)
+        let (u, w, v) = (0.5, -0.3, 2.0)
+        let net = StackedRNN(architecture: a, parameters: [u, w, v])
+        let ws = RNNWorkspace(architecture: a, steps: 2, batchCapacity: 1)
+        let x = [0.8, -0.4]
+        let out = x.withUnsafeBufferPointer { net.predict(window: $0, workspace: ws) }
+        let s1 = Double.tanh(u * 0.8)
+        let expected = v * Double.tanh(u * -0.4 + w * s1)
+        #expect(abs(out - expected) < 1e-15)
+    }
+}
