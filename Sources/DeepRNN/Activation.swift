@@ -8,9 +8,11 @@
 public func rnnTanh(_ x: Double) -> Double {
     let ax = Swift.min(abs(x), 20)  // tanh(20) rounds to 1 in Double
     let y = -2 * ax  // in [-40, 0]
-    // k = round(y / ln 2) by the add-and-subtract trick (valid far beyond this range).
-    let shifter = 6_755_399_441_055_744.0  // 1.5 * 2^52
-    let k = (y * 1.442_695_040_888_963_4 + shifter) - shifter
+    // k = round(y / ln 2) by the add-and-subtract trick: adding 1.5 * 2^52 leaves k in the low
+    // mantissa bits, which also give 2^k's exponent field without a (trapping) integer conversion.
+    let shifter = 6_755_399_441_055_744.0
+    let shifted = y * 1.442_695_040_888_963_4 + shifter
+    let k = shifted - shifter
     let r = (y - k * 0.693_147_180_369_123_8) - k * 1.908_214_929_270_587_7e-10
     var p = 1.0 / 6_227_020_800
     p = p * r + 1.0 / 479_001_600
@@ -26,7 +28,7 @@ public func rnnTanh(_ x: Double) -> Double {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let scale = Double(bitPattern: UInt64(Int64(k) + 1023) << 52)
+    let scale = Double(bitPattern: (shifted.bitPattern &+ 1023) &<< 52)
     let e = p * scale
     let t = (1 - e) / (1 + e)
     return Double(signOf: x, magnitudeOf: t)

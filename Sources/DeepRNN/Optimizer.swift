@@ -14,7 +14,7 @@ public enum OptimizerKind: Sendable, Equatable, Codable {
 
 /// The optimiser's state for one parameter vector.
 public struct Optimizer: Sendable {
-    public let kind: OptimizerKind
+    public private(set) var kind: OptimizerKind
     /// Rescale the batch-mean gradient to at most this Euclidean norm; `nil` means no clipping.
     public let clipNorm: Double?
     private var firstMoment: [Double]
@@ -26,6 +26,15 @@ public struct Optimizer: Sendable {
         self.clipNorm = clipNorm
         firstMoment = [Double](repeating: 0, count: parameterCount)
         secondMoment = [Double](repeating: 0, count: parameterCount)
+    }
+
+    /// Multiplies the learning rate by `factor` (for a per-epoch decay schedule).
+    public mutating func scaleLearningRate(by factor: Double) {
+        switch kind {
+        case .sgd(let rate): kind = .sgd(learningRate: rate * factor)
+        case .adam(let rate, let b1, let b2, let eps):
+            kind = .adam(learningRate: rate * factor, beta1: b1, beta2: b2, epsilon: eps)
+        }
     }
 
     /// Applies one update from `gradient`, the gradient summed over `batchSize` samples.

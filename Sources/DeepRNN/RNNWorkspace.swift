@@ -17,6 +17,8 @@ public final class RNNWorkspace {
     /// The network's output for each sample of the last forward pass.
     public let outputs: UnsafeMutablePointer<Double>
     let outputDelta: UnsafeMutablePointer<Double>
+    /// Per-sample gradient sums of the layer weights, `[parameter][sample]`.
+    let gradientAccumulator: UnsafeMutablePointer<Double>
 
     public init(architecture: RNNArchitecture, steps: Int, batchCapacity: Int) {
         precondition(steps >= 1 && batchCapacity >= 1)
@@ -44,6 +46,8 @@ public final class RNNWorkspace {
         outputs.initialize(repeating: 0, count: batchCapacity)
         outputDelta = .allocate(capacity: batchCapacity)
         outputDelta.initialize(repeating: 0, count: batchCapacity)
+        gradientAccumulator = .allocate(capacity: layout.outputWeights * batchCapacity)
+        gradientAccumulator.initialize(repeating: 0, count: layout.outputWeights * batchCapacity)
     }
 
     deinit {
@@ -53,6 +57,7 @@ public final class RNNWorkspace {
         deltaNext.deallocate()
         outputs.deallocate()
         outputDelta.deallocate()
+        gradientAccumulator.deallocate()
     }
 
     @inline(__always) func input(step t: Int) -> UnsafeMutablePointer<Double> {

@@ -41,6 +41,9 @@ extension StackedRNN {
                 for b in 0..<batch { sum += dz[b] }
                 gradient[bo] += sum
             }
+            let acc = workspace.gradientAccumulator
+            let layerParameters = layout.outputWeights
+            acc.update(repeating: 0, count: layerParameters * B)
             var current = workspace.deltaCurrent
             var next = workspace.deltaNext
             for t in stride(from: T - 1, through: 0, by: -1) {
@@ -80,35 +83,40 @@ extension StackedRNN {
                         let sj = s + j * B
                         for b in 0..<batch { d[b] *= 1 - sj[b] * sj[b] }
                     }
+                    // Per-sample accumulation (no dependency chain, so it vectorises); summed
+                    // over the batch once, after the last time step.
                     let inSize = a.layerInputSize(l)
                     let input = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
-                    let gx = gradient + layout.inputWeights[l]
-                    let gh = gradient + layout.recurrentWeights[l]
+                    let gx = acc + layout.inputWeights[l] * B
+                    let gh = acc + layout.recurrentWeights[l] * B
                     let prev = t > 0 ? workspace.state(step: t - 1, layer: l) : nil
                     for j in 0..<h {
                         let d = dh + j * B
                         for i in 0..<inSize {
                             let x = input + i * B
-                            var sum = 0.0
-                            for b in 0..<batch { sum += x[b] * d[b] }
-                            gx[i * h + j] += sum
+                            let g = gx + (i * h + j) * B
+                            for b in 0..<batch { g[b] += x[b] * d[b] }
                         }
                         if let prev {
                             for i in 0..<h {
                                 let sp = prev + i * B
-                                var sum = 0.0
-                                for b in 0..<batch { sum += sp[b] * d[b] }
-                                gh[i * h + j] += sum
+                                let g = gh + (i * h + j) * B
+                                for b in 0..<batch { g[b] += sp[b] * d[b] }
                             }
                         }
                         if let bo = layout.layerBiases[l] {
-                            var sum = 0.0
-                            for b in 0..<batch { sum += d[b] }
-                            gradient[bo + j] += sum
+                            let g = acc + (bo + j) * B
+                            for b in 0..<batch { g[b] += d[b] }
                         }
                     }
                 }
                 swap(&current, &next)
+            }
+            for p in 0..<layerParameters {
+                let g = acc + p * B
+                var sum = 0.0
+                for b in 0..<batch { sum += g[b] }
+                gradient[p] += sum
             }
             return loss
         }

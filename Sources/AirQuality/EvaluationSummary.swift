@@ -1,0 +1,74 @@
+import DeepRNN
+
+/// Every figure `aqcast evaluate` prints: each prediction length under both weather
+/// assumptions, with persistence beside the model, and per-horizon RMSE up to 8 hours.
+public struct EvaluationSummary: Codable, Sendable, Equatable {
+    public static let predictionLengths = [8, 4, 2, 1]
+    public static let quantileLevels = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+
+    public var testWindows: Int
+    public var protocols: [ProtocolResult]
+    public var oracleHorizons: [HorizonError]
+    public var liveHorizons: [HorizonError]
+
+    public func result(_ weather: WeatherAssumption, p: Int) -> ProtocolResult? {
+        protocols.first { $0.weather == weather && $0.p == p }
+    }
+}
+
+/// The recursive runs behind an ``EvaluationSummary``, kept for predictions and plots.
+public struct EvaluationRuns: Sendable {
+    public var runs: [RecursiveRun]
+    public var summary: EvaluationSummary
+    /// Quantiles of the live 8-hour residuals, per horizon, at `EvaluationSummary.quantileLevels`.
+    public var liveResidualQuantiles: [[Double]]
+
+    public init(network: StackedRNN, test: WindowedData, normalisation: Normalisation) {
+        var runs: [RecursiveRun] = []
+        for weather in WeatherAssumption.allCases {
+            for p in EvaluationSummary.predictionLengths {
+                runs.append(
+                    Evaluation.recursive(network, on: test, p: p, weather: weather, normalisation: normalisation))
+            }
+        }
+        self.runs = runs
+        let longest = EvaluationSummary.predictionLengths.max()!
+        let oracle8 = runs.first { $0.weather == .oracle && $0.p == longest }!
+        let live8 = runs.first { $0.weather == .live && $0.p == longest }!
+        summary = EvaluationSummary(
+            testWindows: test.count, protocols: runs.map { $0.result(normalisation: normalisation) },
+            oracleHorizons: oracle8.horizonErrors(normalisation: normalisation),
+            liveHorizons: live8.horizonErrors(normalisation: normalisation))
+        liveResidualQuantiles = live8.residualQuantiles(EvaluationSummary.quantileLevels, normalisation: normalisation)
+    }
+
+    public func run(_ weather: WeatherAssumption, p: Int) -> RecursiveRun? {
+        runs.first { $0.weather == weather && $0.p == p }
+    }
+
+    /// Every test prediction as CSV: `protocol,p,window,horizon,pm25` (µg/m³).
+    public func predictionsCSV(normalisation: Normalisation) -> String {
+        var out = "protocol,p,window,horizon,pm25\n"
+        for run in runs {
+            for (w, a) in run.predictions.enumerated() {
+                let pm = normalisation.target.denormalise(a)
+                out += "\(run.weather.rawValue),\(run.p),\(w),\(w % run.p + 1),\(formatFixed(pm, 3))\n"
+            }
+        }
+        return out
+    }
+}
+
+/// `value` with `digits` decimals, without Foundation.
+public func formatFixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let negative = value < 0
+    let scaled = (abs(value) * scale).rounded()
+    let whole = Int(scaled / scale)
+    var frac = String(Int(scaled - Double(whole) * scale))
+    while frac.count < digits { frac = "0" + frac }
+    let body = digits > 0 ? "\(whole).\(frac)" : "\(whole)"
+    return negative && scaled != 0 ? "-" + body : body
+}

@@ -1,0 +1,94 @@
+/// The six model inputs, in the course's order.
+public enum Feature: Int, CaseIterable, Sendable {
+    case pm25, dewPoint, temperature, pressure, windDirection, windSpeed
+
+    public var name: String {
+        switch self {
+        case .pm25: "pm25"
+        case .dewPoint: "dew_point"
+        case .temperature: "temperature"
+        case .pressure: "pressure"
+        case .windDirection: "wind_direction_code"
+        case .windSpeed: "wind_speed"
+        }
+    }
+
+    public static var names: [String] { allCases.map(\.name) }
+}
+
+/// PRSA rows turned into the course's feature matrix and integer targets (SPEC.md steps 1-5, 7).
+public struct PreparedSeries: Sendable {
+    /// Row-major, `rowCount x Feature.allCases.count`, unnormalised, rounded to Float as the
+    /// course's float32 arrays are.
+    public var features: [Double]
+    /// The target of each row: next hour's PM2.5 truncated to an integer (µg/m³).
+    public var targets: [Double]
+    public var rowCount: Int { targets.count }
+    public static let featureCount = Feature.allCases.count
+
+    public func feature(_ f: Feature, row: Int) -> Double { features[row * Self.featureCount + f.rawValue] }
+
+    public init(features: [Double], targets: [Double]) {
+        precondition(features.count == targets.count * Self.featureCount)
+        self.features = features
+        self.targets = targets
+    }
+
+    public init(records: [PRSARecord]) {
+        precondition(records.count >= 2, "need at least two rows")
+        let pm = Self.interpolate(records.map(\.pm25))
+        let speed = Self.deaccumulatedWindSpeed(records)
+        var features: [Double] = []
+        features.reserveCapacity(records.count * Self.featureCount)
+        for (r, rec) in records.enumerated() {
+            let row = [pm[r], rec.dewPoint, rec.temperature, rec.pressure, rec.windDirection.code, speed[r]]
+            features.append(contentsOf: row.map { Double(Float($0)) })
+        }
+        var targets = (0..<records.count).map { r -> Double in
+            r + 1 < records.count ? pm[r + 1] : 2 * pm[r] - pm[r - 1]
+        }
+        for i in targets.indices { targets[i] = Double(Int32(targets[i].rounded(.towardZero))) }
+        self.init(features: features, targets: targets)
+    }
+
+    /// Fills missing values by linear interpolation between the previous valid value and the next
+    /// one; before the first row the previous value is taken as 0; after the last valid value
+    /// that value is carried forward.
+    public static func interpolate(_ values: [Double?]) -> [Double] {
+        var out = [Double](repeating: 0, count: values.count)
+        var previousIndex = -1
+        var previousValue = 0.0
+        var i = 0
+        while i < values.count {
+            if let v = values[i] {
+                out[i] = v
+                previousIndex = i
+                previousValue = v
+                i += 1
+                continue
+            }
+            var j = i
+            while j < values.count, values[j] == nil { j += 1 }
+            if j == values.count {
+                for k in i..<j { out[k] = previousValue }
+            } else {
+                let next = values[j]!
+                let span = Double(j - previousIndex)
+                for k in i..<j { out[k] = previousValue + (next - previousValue) * Double(k - previousIndex) / span }
+            }
+            i = j
+        }
+        return out
+    }
+
+    /// Undoes the PRSA accumulation of wind speed: where the direction is the previous row's,
+    /// the hour's value is the difference of the raw cumulated values, else the raw value.
+    public static func deaccumulatedWindSpeed(_ records: [PRSARecord]) -> [Double] {
+        records.indices.map { r in
+            if r > 0, records[r].windDirection == records[r - 1].windDirection {
+                return records[r].cumulatedWindSpeed - records[r - 1].cumulatedWindSpeed
+            }
+            return records[r].cumulatedWindSpeed
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import DeepRNN
+import Foundation
+
+/// A model file that cannot be used, and why.
+public struct ModelFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "model file \(path): \(reason)" }
+}
+
+/// The self-describing, versioned model file: the network, how to feed it, how it was trained
+/// and how well it did.
+public struct ModelFile: Codable, Sendable {
+    public static let formatName = "aqcast-model"
+    public static let currentVersion = 1
+
+    public struct TrainingInfo: Codable, Sendable {
+        public var recipe: TrainingRecipe
+        public var seed: UInt64
+        public var dataSource: String
+        public var firstHour: String
+        public var lastHour: String
+        public var trainWindows: Int
+        public var validationWindows: Int
+        public var bestEpoch: Int
+        public var history: [EpochReport]
+        public var stopReason: String?
+    }
+
+    public struct ResidualQuantiles: Codable, Sendable, Equatable {
+        /// Probability levels, increasing.
+        public var levels: [Double]
+        /// `byHorizon[h - 1][i]`: the `levels[i]` quantile of truth minus forecast (µg/m³) at
+        /// horizon h, from the live protocol on the test year.
+        public var byHorizon: [[Double]]
+    }
+
+    public var format: String
+    public var version: Int
+    public var architecture: RNNArchitecture
+    public var parameters: [Double]
+    public var steps: Int
+    public var features: [String]
+    public var normalisation: Normalisation
+    public var training: TrainingInfo
+    public var evaluation: EvaluationSummary
+    public var residualQuantiles: ResidualQuantiles
+
+    public init(
+        network: StackedRNN, steps: Int, normalisation: Normalisation, training: TrainingInfo,
+        evaluation: EvaluationSummary, residualQuantiles: ResidualQuantiles
+    ) {
+        format = Self.formatName
+        version = Self.currentVersion
+        architecture = network.architecture
+        parameters = network.parameters
+        self.steps = steps
+        features = Feature.names
+        self.normalisation = normalisation
+        self.training = training
+        self.evaluation = evaluation
+        self.residualQuantiles = residualQuantiles
+    }
+
+    public var network: StackedRNN { StackedRNN(architecture: architecture, parameters: parameters) }
+
+    /// Everything wrong with the file's content, or `nil` when it is usable.
+    public func validationProblem() -> String? {
+        if format != Self.formatName { return "format is '\(format)', expected '\(Self.formatName)'" }
+        if version != Self.currentVersion {
+            return "format version \(version) is not supported (this build reads version \(Self.currentVersion))"
+        }
+        if let p = architecture.validationProblem() { return "architecture: \(p)" }
+        if features != Feature.names {
+            return "features are \(features), this build computes \(Feature.names)"
+        }
+        if architecture.inputSize != features.count {
+            return "architecture takes \(architecture.inputSize) inputs but the file lists \(features.count) features"
+        }
+        if parameters.count != architecture.parameterCount {
+            return "\(parameters.count) weights for an architecture of \(architecture.parameterCount)"
+        }
+        if let bad = parameters.firstIndex(where: { !$0.isFinite }) {
+            return "weight \(bad) is \(parameters[bad]) (not finite)"
+        }
+        if !(1...168).contains(steps) { return "steps must be 1...168, got \(steps)" }
+        if normalisation.features.count != features.count {
+            return "\(normalisation.features.count) normalisation ranges for \(features.count) features"
+        }
+        if let p = normalisation.validationProblem() { return "normalisation: \(p)" }
+        let q = residualQuantiles
+        if q.levels.isEmpty || q.levels != q.levels.sorted() || q.levels.contains(where: { !(0...1).contains($0) }) {
+            return "residual quantile levels must be increasing values in 0...1"
+        }
+        for (h, row) in q.byHorizon.enumerated() {
+            if row.count != q.levels.count || row.contains(where: { !$0.isFinite }) || row != row.sorted() {
+                return "residual quantiles for horizon \(h + 1) must be \(q.levels.count) finite increasing values"
+            }
+        }
+        if q.byHorizon.isEmpty { return "residual quantiles cover no horizon" }
+        return nil
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return try encoder.encode(self)
+    }
+
+    public static func decode(_ data: Data, path: String) throws(ModelFileError) -> ModelFile {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let file: ModelFile
+        do {
+            file = try decoder.decode(ModelFile.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelFileError(path: path, reason: Self.explain(error))
+        } catch {
+            throw ModelFileError(path: path, reason: "cannot be read: \(error)")
+        }
+        if let problem = file.validationProblem() { throw ModelFileError(path: path, reason: problem) }
+        return file
+    }
+
+    public static func load(path: String) throws(ModelFileError) -> ModelFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelFileError(path: path, reason: "cannot be opened (missing or unreadable)")
+        }
+        return try decode(data, path: path)
+    }
+
+    /// Writes the file atomically (a temporary file renamed over the target).
+    public func write(path: String) throws {
+        try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func explain(_ error: DecodingError) -> String {
+        func at(_ path: [CodingKey]) -> String {
+            path.isEmpty ? "the top level" : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .dataCorrupted(let c):
+            if c.codingPath.isEmpty { return "not valid JSON (truncated or corrupt file?)" }
+            return "invalid value at \(at(c.codingPath)): \(c.debugDescription)"
+        case .keyNotFound(let key, let c):
+            return "missing key '\(key.stringValue)' at \(at(c.codingPath))"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c):
+            return "wrong type at \(at(c.codingPath)): \(c.debugDescription)"
+        @unknown default:
+            return "cannot be decoded: \(error)"
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import DeepRNN
+
+/// One epoch's figures, reported as training goes.
+public struct EpochReport: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// Mean of `(a - y)^2 / 2` over the epoch's training windows, as seen during the epoch.
+    public var trainLoss: Double
+    public var validationLoss: Double
+    public var isBest: Bool
+}
+
+/// What training produced: the best network by validation loss, and how it got there.
+public struct TrainingResult: Sendable {
+    public var network: StackedRNN
+    public var history: [EpochReport]
+    public var bestEpoch: Int
+    public var trainWindowCount: Int
+    public var validationWindowCount: Int
+    /// Why training ended before its last epoch, if it did.
+    public var stopReason: String?
+}
+
+/// Trains a ``StackedRNN`` on windows by a ``TrainingRecipe``; deterministic for a given seed.
+public struct Trainer: Sendable {
+    public var recipe: TrainingRecipe
+    public var seed: UInt64
+
+    public init(recipe: TrainingRecipe, seed: UInt64) {
+        self.recipe = recipe
+        self.seed = seed
+    }
+
+    /// Trains on `data`. `progress` is called after every batch with (epoch, batch, batches) and
+    /// `epochDone` after every epoch; `shouldStop` is polled between batches, and when it says
+    /// yes the best weights so far are returned.
+    public func train(
+        data: WindowedData, normalisation: Normalisation,
+        progress: (Int, Int, Int) -> Void = { _, _, _ in },
+        epochDone: (EpochReport) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
+    ) -> TrainingResult {
+        var rng = SeededGenerator(seed: seed)
+        let architecture = recipe.architecture(inputSize: data.featureCount, normalisation: normalisation)
+        var network = StackedRNN.initialised(architecture, scheme: recipe.initialisation, using: &rng)
+
+        let training: WindowedData
+        let validation: WindowedData
+        switch recipe.validation {
+        case .resampledFromTraining(let count):
+            training = data
+            validation = data.selecting((0..<count).map { _ in Int.random(in: 0..<data.count, using: &rng) })
+        case .heldOutBlocks(let blockHours, let every):
+            (training, validation) = data.blockedValidationSplit(blockHours: blockHours, every: every)
+        }
+
+        var optimizer = Optimizer(kind: recipe.optimizer, parameterCount: architecture.parameterCount,
+                                  clipNorm: recipe.clipNorm)
+        let batchSize = recipe.batchSize
+        let workspace = RNNWorkspace(architecture: architecture, steps: data.steps, batchCapacity: batchSize)
+        var order = Array(0..<training.count)
+        var gradient = [Double](repeating: 0, count: architecture.parameterCount)
+        var targets = [Double](repeating: 0, count: batchSize)
+        let batches = (training.count + batchSize - 1) / batchSize
+
+        var best = network
+        var bestLoss = Evaluation.loss(of: network, on: validation, workspace: workspace)
+        var bestEpoch = 0
+        var history: [EpochReport] = []
+        var stopReason: String?
+        var sinceBest = 0
+
+        epochs: for epoch in 1...max(1, recipe.epochs) {
+            order.shuffle(using: &rng)
+            var lossSum = 0.0
+            for batch in 0..<batches {
+                if shouldStop() {
+                    stopReason = "interrupted during epoch \(epoch)"
+                    break epochs
+                }
+                let start = batch * batchSize
+                let end = min(start + batchSize, order.count)
+                for (slot, k) in (start..<end).enumerated() {
+                    let w = order[k]
+                    training.withWindow(w) { workspace.load($0, at: slot) }
+                    targets[slot] = training.target(w)
+                }
+                for i in gradient.indices { gradient[i] = 0 }
+                lossSum += targets.withUnsafeBufferPointer { t in
+                    gradient.withUnsafeMutableBufferPointer { g in
+                        network.accumulateGradient(
+                            workspace, count: end - start, targets: t.baseAddress!, into: g.baseAddress!)
+                    }
+                }
+                optimizer.step(parameters: &network.parameters, gradient: gradient, batchSize: end - start)
+                progress(epoch, batch + 1, batches)
+            }
+            if recipe.learningRateDecay != 1 { optimizer.scaleLearningRate(by: recipe.learningRateDecay) }
+            let validationLoss = Evaluation.loss(of: network, on: validation, workspace: workspace)
+            let improved = validationLoss < bestLoss
+            if improved {
+                best = network
+                bestLoss = validationLoss
+                bestEpoch = epoch
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+            }
+            let report = EpochReport(
+                epoch: epoch, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
+                isBest: improved)
+            history.append(report)
+            epochDone(report)
+            if let patience = recipe.patience, sinceBest >= patience {
+                stopReason = "no better validation loss for \(patience) epochs"
+                break
+            }
+        }
+        return TrainingResult(
+            network: best, history: history, bestEpoch: bestEpoch, trainWindowCount: training.count,
+            validationWindowCount: validation.count, stopReason: stopReason)
+    }
+}

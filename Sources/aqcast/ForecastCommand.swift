@@ -1,0 +1,3 @@
+import ArgumentParser
+struct ForecastCommand: ParsableCommand {}
+struct BenchCommand: ParsableCommand {}
