@@ -15,15 +15,15 @@ public struct ProtocolResult: Codable, Sendable, Equatable {
     public var model: RegressionMetrics
     public var persistence: RegressionMetrics
     /// RMSE in µg/m³ for the model and persistence.
-    public var modelRMSE: Double
-    public var persistenceRMSE: Double
+    public var modelRmse: Double
+    public var persistenceRmse: Double
 }
 
 /// RMSE in µg/m³ at one horizon (hours after the last observation).
 public struct HorizonError: Codable, Sendable, Equatable {
     public var horizon: Int
-    public var modelRMSE: Double
-    public var persistenceRMSE: Double
+    public var modelRmse: Double
+    public var persistenceRmse: Double
 }
 
 /// Predictions of one recursive run: `predictions[k]` is the forecast for test window `k`.
@@ -87,12 +87,7 @@ public enum Evaluation {
                         let fed = normalisation.targetToPM25Feature(predictions[origin + j])
                         workspace.setInput(fed, sample: s, step: T - k + j, feature: pm)
                     }
-                    if weather == .live && k > 0 {
-                        for f in 0..<data.featureCount where f != pm {
-                            let last = workspace.inputValue(sample: s, step: T - 1 - k, feature: f)
-                            for step in (T - k)..<T { workspace.setInput(last, sample: s, step: step, feature: f) }
-                        }
-                    }
+                    if weather == .live { freezeWeather(workspace, sample: s, hours: k) }
                     targets[w] = data.target(w)
                     let originPM = data.withWindow(origin) { $0[(T - 1) * data.featureCount + pm] }
                     persistence[w] = normalisation.pm25FeatureToTarget(originPM)
@@ -113,8 +108,8 @@ extension RecursiveRun {
         let b = RegressionMetrics(predictions: persistence, targets: targets)
         let span = normalisation.target.span
         return ProtocolResult(
-            weather: weather, p: p, model: m, persistence: b, modelRMSE: m.rmse * span,
-            persistenceRMSE: b.rmse * span)
+            weather: weather, p: p, model: m, persistence: b, modelRmse: m.rmse * span,
+            persistenceRmse: b.rmse * span)
     }
 
     /// RMSE in µg/m³ at each horizon 1...p.
@@ -130,8 +125,8 @@ extension RecursiveRun {
                 b += (persistence[i] - targets[i]) * (persistence[i] - targets[i])
                 n += 1
             }
-            return HorizonError(horizon: h, modelRMSE: (m / n).squareRoot() * span,
-                                persistenceRMSE: (b / n).squareRoot() * span)
+            return HorizonError(horizon: h, modelRmse: (m / n).squareRoot() * span,
+                                persistenceRmse: (b / n).squareRoot() * span)
         }
     }
 

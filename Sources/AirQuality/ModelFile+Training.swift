@@ -29,19 +29,19 @@ extension EvaluationSummary {
         var out = "test windows: \(testWindows)\n\n"
         out += "protocol  p | model loss    R^2     RMSE | persistence loss    R^2     RMSE | RMSE gain\n"
         for r in protocols {
-            let gain = (1 - r.modelRMSE / r.persistenceRMSE) * 100
+            let gain = (1 - r.modelRmse / r.persistenceRmse) * 100
             out += pad(r.weather.rawValue, 8) + pad("\(r.p)", 3) + " | "
             out += pad(formatFixed(r.model.loss, 6), 10) + pad(formatFixed(r.model.r2, 4), 8)
-            out += pad(formatFixed(r.modelRMSE, 1), 9) + " | "
+            out += pad(formatFixed(r.modelRmse, 1), 9) + " | "
             out += pad(formatFixed(r.persistence.loss, 6), 16) + pad(formatFixed(r.persistence.r2, 4), 8)
-            out += pad(formatFixed(r.persistenceRMSE, 1), 9) + " | " + pad(formatFixed(gain, 1) + "%", 9) + "\n"
+            out += pad(formatFixed(r.persistenceRmse, 1), 9) + " | " + pad(formatFixed(gain, 1) + "%", 9) + "\n"
         }
         out += "\nRMSE (ug/m3) by horizon, 8-hour blocks\n"
         out += "hour |  oracle model  persistence |  live model  persistence\n"
         for (o, l) in zip(oracleHorizons, liveHorizons) {
-            out += pad("\(o.horizon)", 4) + " | " + pad(formatFixed(o.modelRMSE, 1), 13)
-            out += pad(formatFixed(o.persistenceRMSE, 1), 13) + " | " + pad(formatFixed(l.modelRMSE, 1), 11)
-            out += pad(formatFixed(l.persistenceRMSE, 1), 13) + "\n"
+            out += pad("\(o.horizon)", 4) + " | " + pad(formatFixed(o.modelRmse, 1), 13)
+            out += pad(formatFixed(o.persistenceRmse, 1), 13) + " | " + pad(formatFixed(l.modelRmse, 1), 11)
+            out += pad(formatFixed(l.persistenceRmse, 1), 13) + "\n"
         }
         return out
     }

@@ -83,6 +83,11 @@ public struct Trainer: Sendable {
                     let w = order[k]
                     training.withWindow(w) { workspace.load($0, at: slot) }
                     targets[slot] = training.target(w)
+                    if let maxHours = recipe.frozenWeatherHours, maxHours > 0,
+                        Double.random(in: 0..<1, using: &rng) < recipe.frozenWeatherShare
+                    {
+                        freezeWeather(workspace, sample: slot, hours: Int.random(in: 1...maxHours, using: &rng))
+                    }
                 }
                 for i in gradient.indices { gradient[i] = 0 }
                 lossSum += targets.withUnsafeBufferPointer { t in
@@ -118,5 +123,17 @@ public struct Trainer: Sendable {
         return TrainingResult(
             network: best, history: history, bestEpoch: bestEpoch, trainWindowCount: training.count,
             validationWindowCount: validation.count, stopReason: stopReason)
+    }
+}
+
+/// Replaces the last `hours` steps' weather inputs of a loaded sample by the values `hours`
+/// steps before the end, as the live protocol (and the daemon) holds weather at the last
+/// observation.
+func freezeWeather(_ workspace: RNNWorkspace, sample: Int, hours: Int) {
+    guard hours > 0 else { return }
+    let T = workspace.steps
+    for f in 0..<workspace.architecture.inputSize where f != Feature.pm25.rawValue {
+        let held = workspace.inputValue(sample: sample, step: T - 1 - hours, feature: f)
+        for step in (T - hours)..<T { workspace.setInput(held, sample: sample, step: step, feature: f) }
     }
 }

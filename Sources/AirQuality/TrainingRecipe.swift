@@ -24,19 +24,26 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// Multiply the learning rate by this after each epoch (1 = constant).
     public var learningRateDecay: Double
     public var validation: Validation
+    /// When set, a share of the training windows (``frozenWeatherShare``) have their last k hours
+    /// of weather (k uniform in 1...this) replaced by the weather k hours before their end, as a
+    /// live forecast sees it.
+    public var frozenWeatherHours: Int?
+    public var frozenWeatherShare: Double = 0
 
     /// SPEC.md's recipe, exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
     /// 100 epochs, reshuffled, best weights by a leaky 1,000-window validation sample.
     public static let seed = TrainingRecipe(
         name: "seed", hiddenSizes: [2, 2], biases: false, persistenceSkip: false,
         initialisation: .standardNormal, optimizer: .sgd(learningRate: 0.05), clipNorm: nil, batchSize: 64,
-        epochs: 100, patience: nil, learningRateDecay: 1, validation: .resampledFromTraining(count: 1000))
+        epochs: 100, patience: nil, learningRateDecay: 1, validation: .resampledFromTraining(count: 1000),
+        frozenWeatherHours: nil, frozenWeatherShare: 0)
 
     /// The project's recipe; README.md explains each choice.
     public static let `default` = TrainingRecipe(
         name: "default", hiddenSizes: [8, 8], biases: true, persistenceSkip: true,
         initialisation: .scaled, optimizer: .adam(learningRate: 0.003), clipNorm: 1, batchSize: 64,
-        epochs: 40, patience: 6, learningRateDecay: 0.95, validation: .heldOutBlocks(blockHours: 168, every: 10))
+        epochs: 60, patience: 12, learningRateDecay: 0.95, validation: .heldOutBlocks(blockHours: 168, every: 10),
+        frozenWeatherHours: 7, frozenWeatherShare: 0.5)
 
     public static func named(_ name: String) -> TrainingRecipe? {
         switch name {

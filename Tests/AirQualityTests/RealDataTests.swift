@@ -44,7 +44,7 @@ import Testing
                 .result(normalisation: data.normalisation)
             #expect(abs(r.persistence.loss - e.loss) < 5e-7, "p=\(p) loss \(r.persistence.loss)")
             #expect(abs(r.persistence.r2 - e.r2) < 5e-6, "p=\(p) R^2 \(r.persistence.r2)")
-            #expect(abs(r.persistenceRMSE - e.rmse) < 0.05, "p=\(p) RMSE \(r.persistenceRMSE)")
+            #expect(abs(r.persistenceRmse - e.rmse) < 0.05, "p=\(p) RMSE \(r.persistenceRmse)")
         }
     }
 }
