@@ -17,17 +17,20 @@ public final class Forecaster {
     public let network: StackedRNN
     /// The interval's probability levels (the model file's outermost quantiles).
     public let intervalLevels: (lower: Double, upper: Double)
-    private let workspace: RNNWorkspace
+    private let scratch: UnsafeMutablePointer<Double>
     private var buffer: [Double]
     public static let maximumHorizon = 48
 
     public init(model: ModelFile) {
         self.model = model
         network = model.network
-        workspace = RNNWorkspace(architecture: model.architecture, steps: model.steps, batchCapacity: 1)
+        scratch = .allocate(capacity: network.singleScratchCount)
+        scratch.initialize(repeating: 0, count: network.singleScratchCount)
         buffer = [Double](repeating: 0, count: (model.steps + Self.maximumHorizon) * model.features.count)
         intervalLevels = (model.residualQuantiles.levels.first!, model.residualQuantiles.levels.last!)
     }
+
+    deinit { scratch.deallocate() }
 
     /// Forecasts `hours` hours after the window. `window` holds `steps` rows of the six raw
     /// features (µg/m³, °C, °C, hPa, wind code, m/s), oldest first, row-major.
@@ -43,8 +46,8 @@ public final class Forecaster {
         buffer.withUnsafeMutableBufferPointer { buf in
             for i in 0..<(T * f) { buf[i] = norm.features[i % f].normalise(window[i]) }
             for h in 0..<hours {
-                let a = network.predict(
-                    window: UnsafeBufferPointer(rebasing: buf[(h * f)..<((h + T) * f)]), workspace: workspace)
+                let a = network.predictOne(
+                    window: UnsafeBufferPointer(rebasing: buf[(h * f)..<((h + T) * f)]), scratch: scratch)
                 let next = (T + h) * f
                 let last = (T - 1) * f
                 for i in 0..<f { buf[next + i] = buf[last + i] }

@@ -42,7 +42,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public static let `default` = TrainingRecipe(
         name: "default", hiddenSizes: [8, 8], biases: true, persistenceSkip: true,
         initialisation: .scaled, optimizer: .adam(learningRate: 0.003), clipNorm: 1, batchSize: 64,
-        epochs: 60, patience: 12, learningRateDecay: 0.95, validation: .heldOutBlocks(blockHours: 168, every: 10),
+        epochs: 60, patience: 20, learningRateDecay: 0.95, validation: .heldOutBlocks(blockHours: 168, every: 10),
         frozenWeatherHours: 7, frozenWeatherShare: 0.5)
 
     public static func named(_ name: String) -> TrainingRecipe? {

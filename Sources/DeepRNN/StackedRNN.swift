@@ -9,12 +9,15 @@ import RealModule
 public struct StackedRNN: Sendable, Equatable {
     public let architecture: RNNArchitecture
     public var parameters: [Double]
+    /// Where each weight block lives in `parameters` (derived from the architecture once).
+    public let layout: ParameterLayout
 
     public init(architecture: RNNArchitecture, parameters: [Double]) {
         precondition(architecture.validationProblem() == nil, architecture.validationProblem() ?? "")
         precondition(parameters.count == architecture.parameterCount, "parameter count does not match architecture")
         self.architecture = architecture
         self.parameters = parameters
+        self.layout = architecture.layout
     }
 
     /// How the initial weights are drawn.

@@ -30,3 +30,21 @@ import Testing
         #expect(abs(out - expected) < 1e-15)
     }
 }
+
+@Suite struct SingleWindowPathTests {
+    @Test(arguments: [[2, 2], [4], [8, 8], [5, 3, 4]])
+    func singleWindowPathMatchesTheBatchPath(_ sizes: [Int]) {
+        var rng = SeededGenerator(seed: 9)
+        let a = RNNArchitecture(inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
+                                skip: .init(feature: 0, scale: 1.1, offset: -0.02))
+        let net = StackedRNN.initialised(a, scheme: .scaled, using: &rng)
+        let window = (0..<(24 * 6)).map { _ in Double.random(in: 0...1, using: &rng) }
+        let ws = RNNWorkspace(architecture: a, steps: 24, batchCapacity: 3)
+        var scratch = [Double](repeating: 0, count: net.singleScratchCount)
+        let batch = window.withUnsafeBufferPointer { net.predict(window: $0, workspace: ws) }
+        let single = window.withUnsafeBufferPointer { w in
+            scratch.withUnsafeMutableBufferPointer { net.predictOne(window: w, scratch: $0.baseAddress!) }
+        }
+        #expect(abs(batch - single) < 1e-13)
+    }
+}
