@@ -36,8 +36,8 @@ struct TrainBench: ParsableCommand {
         print("aqcast epochs=\(epochs) windows=\(dataset.train.count) seconds=\(formatFixed(seconds, 3)) "
             + "windows_per_s=\(formatFixed(rate, 0)) val_loss=\(formatFixed(result.history.map(\.validationLoss).min()!, 6))")
         guard !noNumpy else { return }
-        let script = numpy ?? URL(fileURLWithPath: path).deletingLastPathComponent()
-            .appendingPathComponent("../benchmarks/seed_numpy.py").standardized.path
+        let dataDirectory = (path as NSString).deletingLastPathComponent
+        let script = numpy ?? "\(dataDirectory.isEmpty ? "." : dataDirectory)/../benchmarks/seed_numpy.py"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, path, String(epochs)]
@@ -47,6 +47,7 @@ struct TrainBench: ParsableCommand {
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
+        process.standardError = pipe
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -54,7 +55,8 @@ struct TrainBench: ParsableCommand {
             let field = output.split(separator: " ").first(where: { $0.hasPrefix("seconds=") }),
             let numpySeconds = Double(field.dropFirst("seconds=".count))
         else {
-            throw ValidationError("the numpy reference run failed: \(output)")
+            printError("the numpy reference run (\(script)) failed, status \(process.terminationStatus): \(output)")
+            throw ExitCode.failure
         }
         print(output.trimmingCharacters(in: .whitespacesAndNewlines))
         print("ratio numpy_seconds/aqcast_seconds=\(formatFixed(numpySeconds / seconds, 1))")
