@@ -18,9 +18,17 @@ let package = Package(
         .target(
             name: "DeepRNN", dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
+        // System libraries, each wrapped by exactly one Swift module.
+        .systemLibrary(
+            name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // MQTT over libmosquitto: the only importer of CMosquitto.
+        .target(name: "MQTTClient", dependencies: ["CMosquitto"], swiftSettings: strict),
+        // One inline function: flush subnormals to zero on the training thread.
+        .target(name: "CFloatEnvironment"),
         // Air-quality domain: PRSA reader, feature preparation, windows, training,
         // recursive evaluation, the model file, the HTML report.
-        .target(name: "AirQuality", dependencies: ["DeepRNN"], swiftSettings: strict),
+        .target(name: "AirQuality", dependencies: ["DeepRNN", "CFloatEnvironment"], swiftSettings: strict),
         .executableTarget(
             name: "aqcast",
             dependencies: [

@@ -40,16 +40,16 @@ public struct RecursiveRun: Sendable {
 /// SPEC.md's recursive evaluation over windows taken in blocks of `p`.
 public enum Evaluation {
     /// Mean `(a - y)^2 / 2` over the windows, one step ahead with true inputs.
-    public static func loss(of network: StackedRNN, on data: WindowedData, workspace: RNNWorkspace) -> Double {
+    public static func loss(of network: StackedRNN, on data: WindowedData, workspace: RNNWorkspace<Float>) -> Double {
         guard data.count > 0 else { return .infinity }
         var sum = 0.0
         var start = 0
         while start < data.count {
             let n = min(workspace.batchCapacity, data.count - start)
-            for s in 0..<n { data.withWindow(start + s) { workspace.load($0, at: s) } }
+            for s in 0..<n { data.withFloatWindow(start + s) { workspace.load($0, at: s) } }
             network.forward(workspace, count: n)
             for s in 0..<n {
-                let d = workspace.outputs[s] - data.target(start + s)
+                let d = workspace.output(s) - data.target(start + s)
                 sum += d * d / 2
             }
             start += n
@@ -71,7 +71,7 @@ public enum Evaluation {
         let T = data.steps
         let pm = Feature.pm25.rawValue
         let chunk = 64
-        let workspace = RNNWorkspace(architecture: network.architecture, steps: T, batchCapacity: chunk)
+        let workspace = RNNWorkspace<Float>(architecture: network.architecture, steps: T, batchCapacity: chunk)
         var predictions = [Double](repeating: 0, count: count)
         var persistence = [Double](repeating: 0, count: count)
         var targets = [Double](repeating: 0, count: count)
@@ -93,7 +93,7 @@ public enum Evaluation {
                     persistence[w] = normalisation.pm25FeatureToTarget(originPM)
                 }
                 network.forward(workspace, count: n)
-                for s in 0..<n { predictions[(first + s) * p + k] = workspace.outputs[s] }
+                for s in 0..<n { predictions[(first + s) * p + k] = workspace.output(s) }
                 first += n
             }
         }

@@ -17,20 +17,25 @@ public final class Forecaster {
     public let network: StackedRNN
     /// The interval's probability levels (the model file's outermost quantiles).
     public let intervalLevels: (lower: Double, upper: Double)
-    private let scratch: UnsafeMutablePointer<Double>
-    private var buffer: [Double]
+    private let kernel: RecursiveForecastKernel
+    private var known: [Double]
+    private var raw: [Double]
     public static let maximumHorizon = 48
 
     public init(model: ModelFile) {
         self.model = model
         network = model.network
-        scratch = .allocate(capacity: network.singleScratchCount)
-        scratch.initialize(repeating: 0, count: network.singleScratchCount)
-        buffer = [Double](repeating: 0, count: (model.steps + Self.maximumHorizon) * model.features.count)
+        let feed = model.normalisation
+        let pm = feed.features[Feature.pm25.rawValue]
+        kernel = RecursiveForecastKernel(
+            network: network, steps: model.steps, maximumHours: Self.maximumHorizon,
+            feedback: .init(
+                feature: Feature.pm25.rawValue, scale: feed.target.span / pm.span,
+                offset: (feed.target.min - pm.min) / pm.span))
+        known = [Double](repeating: 0, count: model.steps * model.features.count)
+        raw = [Double](repeating: 0, count: Self.maximumHorizon)
         intervalLevels = (model.residualQuantiles.levels.first!, model.residualQuantiles.levels.last!)
     }
-
-    deinit { scratch.deallocate() }
 
     /// Forecasts `hours` hours after the window. `window` holds `steps` rows of the six raw
     /// features (µg/m³, °C, °C, hPa, wind code, m/s), oldest first, row-major.
@@ -40,25 +45,15 @@ public final class Forecaster {
         precondition(window.count == T * f, "window must hold steps x features values")
         precondition((1...Self.maximumHorizon).contains(hours))
         let norm = model.normalisation
-        let pm = Feature.pm25.rawValue
-        var out: [ForecastHour] = []
-        out.reserveCapacity(hours)
-        buffer.withUnsafeMutableBufferPointer { buf in
-            for i in 0..<(T * f) { buf[i] = norm.features[i % f].normalise(window[i]) }
-            for h in 0..<hours {
-                let a = network.predictOne(
-                    window: UnsafeBufferPointer(rebasing: buf[(h * f)..<((h + T) * f)]), scratch: scratch)
-                let next = (T + h) * f
-                let last = (T - 1) * f
-                for i in 0..<f { buf[next + i] = buf[last + i] }
-                buf[next + pm] = norm.targetToPM25Feature(a)
-                let value = max(0, norm.target.denormalise(a))
-                let (lo, hi) = interval(horizon: h + 1)
-                out.append(
-                    ForecastHour(horizon: h + 1, pm25: value, lower: max(0, value + lo), upper: max(0, value + hi)))
-            }
+        for i in 0..<(T * f) { known[i] = norm.features[i % f].normalise(window[i]) }
+        known.withUnsafeBufferPointer { k in
+            raw.withUnsafeMutableBufferPointer { kernel.forecast(known: k, hours: hours, into: $0.baseAddress!) }
         }
-        return out
+        return (0..<hours).map { h in
+            let value = max(0, norm.target.denormalise(raw[h]))
+            let (lo, hi) = interval(horizon: h + 1)
+            return ForecastHour(horizon: h + 1, pm25: value, lower: max(0, value + lo), upper: max(0, value + hi))
+        }
     }
 
     /// The residual quantiles bounding the interval at `horizon`. Beyond the horizons the file

@@ -1,3 +1,4 @@
+import CFloatEnvironment
 import DeepRNN
 
 /// One epoch's figures, reported as training goes.
@@ -39,6 +40,7 @@ public struct Trainer: Sendable {
         epochDone: (EpochReport) -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) -> TrainingResult {
+        _ = aq_flush_subnormals_to_zero()
         var rng = SeededGenerator(seed: seed)
         let architecture = recipe.architecture(inputSize: data.featureCount, normalisation: normalisation)
         var network = StackedRNN.initialised(architecture, scheme: recipe.initialisation, using: &rng)
@@ -56,7 +58,7 @@ public struct Trainer: Sendable {
         var optimizer = Optimizer(kind: recipe.optimizer, parameterCount: architecture.parameterCount,
                                   clipNorm: recipe.clipNorm)
         let batchSize = recipe.batchSize
-        let workspace = RNNWorkspace(architecture: architecture, steps: data.steps, batchCapacity: batchSize)
+        let workspace = RNNWorkspace<Float>(architecture: architecture, steps: data.steps, batchCapacity: batchSize)
         var order = Array(0..<training.count)
         var gradient = [Double](repeating: 0, count: architecture.parameterCount)
         var targets = [Double](repeating: 0, count: batchSize)
@@ -81,7 +83,7 @@ public struct Trainer: Sendable {
                 let end = min(start + batchSize, order.count)
                 for (slot, k) in (start..<end).enumerated() {
                     let w = order[k]
-                    training.withWindow(w) { workspace.load($0, at: slot) }
+                    training.withFloatWindow(w) { workspace.load($0, at: slot) }
                     targets[slot] = training.target(w)
                     if let maxHours = recipe.frozenWeatherHours, maxHours > 0,
                         Double.random(in: 0..<1, using: &rng) < recipe.frozenWeatherShare
@@ -129,7 +131,7 @@ public struct Trainer: Sendable {
 /// Replaces the last `hours` steps' weather inputs of a loaded sample by the values `hours`
 /// steps before the end, as the live protocol (and the daemon) holds weather at the last
 /// observation.
-func freezeWeather(_ workspace: RNNWorkspace, sample: Int, hours: Int) {
+func freezeWeather<S: RNNScalar>(_ workspace: RNNWorkspace<S>, sample: Int, hours: Int) {
     guard hours > 0 else { return }
     let T = workspace.steps
     for f in 0..<workspace.architecture.inputSize where f != Feature.pm25.rawValue {

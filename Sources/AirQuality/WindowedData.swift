@@ -12,11 +12,22 @@ public struct WindowedData: Sendable {
     /// Which windows to use (an index into the range's windows); all of them when `nil`.
     public let selection: [Int]?
     public let featureCount: Int
+    /// `features` rounded to `Float`, what the training kernels read.
+    public let floatFeatures: [Float]
 
     public init(features: [Double], targets: [Double], rows: Range<Int>, steps: Int, selection: [Int]? = nil) {
+        self.init(
+            features: features, floatFeatures: features.map { Float($0) }, targets: targets, rows: rows, steps: steps,
+            selection: selection)
+    }
+
+    init(
+        features: [Double], floatFeatures: [Float], targets: [Double], rows: Range<Int>, steps: Int, selection: [Int]?
+    ) {
         precondition(!targets.isEmpty && features.count % targets.count == 0)
         precondition(rows.lowerBound >= 0 && rows.upperBound <= targets.count && rows.count > steps)
         self.features = features
+        self.floatFeatures = floatFeatures
         self.targets = targets
         self.rows = rows
         self.steps = steps
@@ -41,10 +52,18 @@ public struct WindowedData: Sendable {
         }
     }
 
+    /// Calls `body` with window `i`'s values rounded to `Float`.
+    public func withFloatWindow<R>(_ i: Int, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        let start = firstRow(i) * featureCount
+        return floatFeatures.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[start..<(start + steps * featureCount)]))
+        }
+    }
+
     /// The same rows, restricted to the given windows of this set.
     public func selecting(_ windows: [Int]) -> WindowedData {
         WindowedData(
-            features: features, targets: targets, rows: rows, steps: steps,
+            features: features, floatFeatures: floatFeatures, targets: targets, rows: rows, steps: steps,
             selection: windows.map { selection?[$0] ?? $0 })
     }
 

@@ -10,115 +10,122 @@ extension StackedRNN {
     /// `db_l += dh_l,t`. For two layers this is the course's equations 10-22.
     @discardableResult
     public func accumulateGradient(
-        _ workspace: RNNWorkspace, count batch: Int, targets: UnsafePointer<Double>,
+        _ workspace: RNNWorkspace<Float>, count batch: Int, targets: UnsafePointer<Double>,
         into gradient: UnsafeMutablePointer<Double>
     ) -> Double {
-        forward(workspace, count: batch)
+        gradientKernel(workspace, count: batch, targets: targets, into: gradient)
+    }
+
+    /// The same in `Double`, the precision the gradient checks use.
+    @discardableResult
+    public func accumulateGradient(
+        _ workspace: RNNWorkspace<Double>, count batch: Int, targets: UnsafePointer<Double>,
+        into gradient: UnsafeMutablePointer<Double>
+    ) -> Double {
+        gradientKernel(workspace, count: batch, targets: targets, into: gradient)
+    }
+
+    func gradientKernel<S: RNNScalar>(
+        _ workspace: RNNWorkspace<S>, count batch: Int, targets: UnsafePointer<Double>,
+        into gradient: UnsafeMutablePointer<Double>
+    ) -> Double {
+        forwardKernel(workspace, count: batch)
         let a = architecture
-        let B = workspace.batchCapacity
+        let B = workspace.lanes
+        let used = (batch + 7) / 8 * 8
         let T = workspace.steps
         let L = a.layerCount
-        let layout = workspace.layout
         let dz = workspace.outputDelta
         var loss = 0.0
-        for b in 0..<batch {
-            let d = workspace.outputs[b] - targets[b]
-            dz[b] = d
+        for b in 0..<used {
+            guard b < batch else {
+                dz[b] = 0  // padding lanes carry no error
+                continue
+            }
+            let d = Double(workspace.outputs[b]) - targets[b]
+            dz[b] = S(d)
             loss += d * d / 2
         }
-        return parameters.withUnsafeBufferPointer { wbuf -> Double in
-            let w = wbuf.baseAddress!
-            let hTop = a.hiddenSizes[L - 1]
-            let top = workspace.state(step: T - 1, layer: L - 1)
-            for j in 0..<hTop {
-                let s = top + j * B
-                var sum = 0.0
-                for b in 0..<batch { sum += s[b] * dz[b] }
-                gradient[layout.outputWeights + j] += sum
-            }
-            if let bo = layout.outputBias {
-                var sum = 0.0
-                for b in 0..<batch { sum += dz[b] }
-                gradient[bo] += sum
-            }
-            let acc = workspace.gradientAccumulator
-            let layerParameters = layout.outputWeights
-            acc.update(repeating: 0, count: layerParameters * B)
-            var current = workspace.deltaCurrent
-            var next = workspace.deltaNext
-            for t in stride(from: T - 1, through: 0, by: -1) {
-                for l in stride(from: L - 1, through: 0, by: -1) {
-                    let h = a.hiddenSizes[l]
-                    let s = workspace.state(step: t, layer: l)
-                    let dh = workspace.delta(current, layer: l)
-                    let wh = w + layout.recurrentWeights[l]
-                    for j in 0..<h {
-                        let d = dh + j * B
-                        if l == L - 1 {
-                            if t == T - 1 {
-                                let v = w[layout.outputWeights + j]
-                                for b in 0..<batch { d[b] = dz[b] * v }
-                            } else {
-                                for b in 0..<batch { d[b] = 0 }
-                            }
+        let w = workspace.weights
+        let hTop = a.hiddenSizes[L - 1]
+        let top = workspace.state(step: T - 1, layer: L - 1)
+        for j in 0..<hTop {
+            let s = top + j * B
+            var sum = 0.0
+            for b in 0..<batch { sum += Double(s[b] * dz[b]) }
+            gradient[layout.outputWeights + j] += sum
+        }
+        if let bo = layout.outputBias {
+            var sum = 0.0
+            for b in 0..<batch { sum += Double(dz[b]) }
+            gradient[bo] += sum
+        }
+        // First the error signals of every step, from the last step back; then each weight's
+        // gradient as one sum over steps and samples, kept in a register.
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            for l in stride(from: L - 1, through: 0, by: -1) {
+                let h = a.hiddenSizes[l]
+                let s = workspace.state(step: t, layer: l)
+                let dh = workspace.delta(step: t, layer: l)
+                let later = t < T - 1 ? workspace.delta(step: t + 1, layer: l) : dh
+                let wh = w + layout.recurrentWeights[l]
+                let isTop = l == L - 1
+                let hAbove = isTop ? 0 : a.hiddenSizes[l + 1]
+                let above = isTop ? dh : workspace.delta(step: t, layer: l + 1)
+                let wxAbove = isTop ? w : w + layout.inputWeights[l + 1]
+                for j in 0..<h {
+                    let v = isTop && t == T - 1 ? w[layout.outputWeights + j] : 0
+                    for c in stride(from: 0, to: used, by: 8) {
+                        var d: SIMD8<S>
+                        if isTop {
+                            d = t == T - 1 ? v * vload(dz + c) : .zero
                         } else {
-                            let hAbove = a.hiddenSizes[l + 1]
-                            let above = workspace.delta(current, layer: l + 1)
-                            let wxAbove = w + layout.inputWeights[l + 1]
-                            for b in 0..<batch { d[b] = 0 }
-                            for k in 0..<hAbove {
-                                let weight = wxAbove[j * hAbove + k]
-                                let da = above + k * B
-                                for b in 0..<batch { d[b] += weight * da[b] }
-                            }
+                            d = .zero
+                            for k in 0..<hAbove { d += wxAbove[j * hAbove + k] * vload(above + k * B + c) }
                         }
                         if t < T - 1 {
-                            let later = workspace.delta(next, layer: l)
-                            for k in 0..<h {
-                                let weight = wh[j * h + k]
-                                let dl = later + k * B
-                                for b in 0..<batch { d[b] += weight * dl[b] }
-                            }
+                            for k in 0..<h { d += wh[j * h + k] * vload(later + k * B + c) }
                         }
-                        let sj = s + j * B
-                        for b in 0..<batch { d[b] *= 1 - sj[b] * sj[b] }
-                    }
-                    // Per-sample accumulation (no dependency chain, so it vectorises); summed
-                    // over the batch once, after the last time step.
-                    let inSize = a.layerInputSize(l)
-                    let input = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
-                    let gx = acc + layout.inputWeights[l] * B
-                    let gh = acc + layout.recurrentWeights[l] * B
-                    let prev = t > 0 ? workspace.state(step: t - 1, layer: l) : nil
-                    for j in 0..<h {
-                        let d = dh + j * B
-                        for i in 0..<inSize {
-                            let x = input + i * B
-                            let g = gx + (i * h + j) * B
-                            for b in 0..<batch { g[b] += x[b] * d[b] }
-                        }
-                        if let prev {
-                            for i in 0..<h {
-                                let sp = prev + i * B
-                                let g = gh + (i * h + j) * B
-                                for b in 0..<batch { g[b] += sp[b] * d[b] }
-                            }
-                        }
-                        if let bo = layout.layerBiases[l] {
-                            let g = acc + (bo + j) * B
-                            for b in 0..<batch { g[b] += d[b] }
-                        }
+                        let sj = vload(s + j * B + c)
+                        vstore(d * (1 - sj * sj), dh + j * B + c)
                     }
                 }
-                swap(&current, &next)
             }
-            for p in 0..<layerParameters {
-                let g = acc + p * B
-                var sum = 0.0
-                for b in 0..<batch { sum += g[b] }
-                gradient[p] += sum
-            }
-            return loss
         }
+        // Padding lanes have zero error signals, so every lane can be summed.
+        for l in 0..<L {
+            let h = a.hiddenSizes[l]
+            let inSize = a.layerInputSize(l)
+            for j in 0..<h {
+                for i in 0..<inSize {
+                    var sum = SIMD8<S>.zero
+                    for t in 0..<T {
+                        let x = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
+                        let d = workspace.delta(step: t, layer: l) + j * B
+                        let xi = x + i * B
+                        for c in stride(from: 0, to: used, by: 8) { sum += vload(xi + c) * vload(d + c) }
+                    }
+                    gradient[layout.inputWeights[l] + i * h + j] += Double(sum.sum())
+                }
+                for i in 0..<h {
+                    var sum = SIMD8<S>.zero
+                    for t in 1..<max(1, T) {
+                        let sp = workspace.state(step: t - 1, layer: l) + i * B
+                        let d = workspace.delta(step: t, layer: l) + j * B
+                        for c in stride(from: 0, to: used, by: 8) { sum += vload(sp + c) * vload(d + c) }
+                    }
+                    gradient[layout.recurrentWeights[l] + i * h + j] += Double(sum.sum())
+                }
+                if let bo = layout.layerBiases[l] {
+                    var sum = SIMD8<S>.zero
+                    for t in 0..<T {
+                        let d = workspace.delta(step: t, layer: l) + j * B
+                        for c in stride(from: 0, to: used, by: 8) { sum += vload(d + c) }
+                    }
+                    gradient[bo + j] += Double(sum.sum())
+                }
+            }
+        }
+        return loss
     }
 }

@@ -60,68 +60,73 @@ public struct StackedRNN: Sendable, Equatable {
         return StackedRNN(architecture: architecture, parameters: p)
     }
 
-    /// Runs the batch loaded into `workspace` forward and leaves the outputs in `workspace.outputs`.
-    public func forward(_ workspace: RNNWorkspace, count batch: Int) {
+    /// Runs the batch loaded into `workspace` forward; `workspace.output(_:)` then holds the results.
+    public func forward(_ workspace: RNNWorkspace<Float>, count batch: Int) { forwardKernel(workspace, count: batch) }
+
+    /// Runs the batch loaded into `workspace` forward in `Double` (the reference precision).
+    public func forward(_ workspace: RNNWorkspace<Double>, count batch: Int) { forwardKernel(workspace, count: batch) }
+
+    /// The prediction for one window of `steps x inputSize` values, step-major.
+    public func predict(window: UnsafeBufferPointer<Double>, workspace: RNNWorkspace<Float>) -> Double {
+        workspace.load(window, at: 0)
+        forward(workspace, count: 1)
+        return workspace.output(0)
+    }
+
+    /// The prediction for one window, in `Double`.
+    public func predict(window: UnsafeBufferPointer<Double>, workspace: RNNWorkspace<Double>) -> Double {
+        workspace.load(window, at: 0)
+        forward(workspace, count: 1)
+        return workspace.output(0)
+    }
+
+    func forwardKernel<S: RNNScalar>(_ workspace: RNNWorkspace<S>, count batch: Int) {
         precondition(workspace.architecture == architecture, "workspace built for another architecture")
         precondition(batch <= workspace.batchCapacity, "batch larger than the workspace")
         let a = architecture
-        let B = workspace.batchCapacity
+        let B = workspace.lanes
+        let used = (batch + 7) / 8 * 8  // whole vectors; lanes past `batch` are computed and ignored
         let T = workspace.steps
         let L = a.layerCount
-        let layout = workspace.layout
-        parameters.withUnsafeBufferPointer { wbuf in
-            let w = wbuf.baseAddress!
-            for t in 0..<T {
-                for l in 0..<L {
-                    let h = a.hiddenSizes[l]
-                    let inSize = a.layerInputSize(l)
-                    let input = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
-                    let out = workspace.state(step: t, layer: l)
-                    let wx = w + layout.inputWeights[l]
-                    let wh = w + layout.recurrentWeights[l]
-                    for j in 0..<h {
-                        let o = out + j * B
-                        let bias = layout.layerBiases[l].map { w[$0 + j] } ?? 0
-                        for b in 0..<batch { o[b] = bias }
-                        for i in 0..<inSize {
-                            let weight = wx[i * h + j]
-                            let x = input + i * B
-                            for b in 0..<batch { o[b] += weight * x[b] }
+        let w = workspace.weights
+        for i in parameters.indices { w[i] = S(parameters[i]) }
+        for t in 0..<T {
+            for l in 0..<L {
+                let h = a.hiddenSizes[l]
+                let inSize = a.layerInputSize(l)
+                let input = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
+                let out = workspace.state(step: t, layer: l)
+                let wx = w + layout.inputWeights[l]
+                let wh = w + layout.recurrentWeights[l]
+                let prev = t > 0 ? workspace.state(step: t - 1, layer: l) : nil
+                let biases = layout.layerBiases[l]
+                for j in 0..<h {
+                    let bias = biases.map { w[$0 + j] } ?? 0
+                    for c in stride(from: 0, to: used, by: 8) {
+                        var acc = SIMD8<S>(repeating: bias)
+                        for i in 0..<inSize { acc += wx[i * h + j] * vload(input + i * B + c) }
+                        if let prev {
+                            for i in 0..<h { acc += wh[i * h + j] * vload(prev + i * B + c) }
                         }
-                        if t > 0 {
-                            let prev = workspace.state(step: t - 1, layer: l)
-                            for i in 0..<h {
-                                let weight = wh[i * h + j]
-                                let s = prev + i * B
-                                for b in 0..<batch { o[b] += weight * s[b] }
-                            }
-                        }
-                        for b in 0..<batch { o[b] = rnnTanh(o[b]) }
+                        vstore(S.activation(acc), out + j * B + c)
                     }
                 }
             }
-            let top = workspace.state(step: T - 1, layer: L - 1)
-            let v = w + layout.outputWeights
-            let outputs = workspace.outputs
-            let bv = layout.outputBias.map { w[$0] } ?? 0
-            for b in 0..<batch { outputs[b] = bv }
-            for j in 0..<a.hiddenSizes[L - 1] {
-                let weight = v[j]
-                let s = top + j * B
-                for b in 0..<batch { outputs[b] += weight * s[b] }
-            }
-            if let skip = a.skip {
-                let x = workspace.input(step: T - 1) + skip.feature * B
-                for b in 0..<batch { outputs[b] += skip.scale * x[b] + skip.offset }
-            }
         }
-    }
-
-    /// The prediction for one window of `steps x inputSize` values, step-major.
-    public func predict(window: UnsafeBufferPointer<Double>, workspace: RNNWorkspace) -> Double {
-        workspace.load(window, at: 0)
-        forward(workspace, count: 1)
-        return workspace.outputs[0]
+        let top = workspace.state(step: T - 1, layer: L - 1)
+        let v = w + layout.outputWeights
+        let outputs = workspace.outputs
+        let bv = layout.outputBias.map { w[$0] } ?? 0
+        let skip = a.skip
+        let x = workspace.input(step: T - 1) + (skip?.feature ?? 0) * B
+        let skipScale = S(skip?.scale ?? 0)
+        let skipOffset = S(skip?.offset ?? 0)
+        for c in stride(from: 0, to: used, by: 8) {
+            var z = SIMD8<S>(repeating: bv)
+            for j in 0..<a.hiddenSizes[L - 1] { z += v[j] * vload(top + j * B + c) }
+            if skip != nil { z += skipScale * vload(x + c) + skipOffset }
+            vstore(z, outputs + c)
+        }
     }
 
     /// Parameters that are NaN or infinite, by index, or an empty array.

@@ -86,8 +86,7 @@ struct ForecastBench: ParsableCommand {
             file.normalisation.features[i % n].denormalise(Double.random(in: 0.2...0.8, using: &rng))
         }
         let normalised = window.enumerated().map { file.normalisation.features[$0.offset % n].normalise($0.element) }
-        let network = file.network
-        let scratch = [Double](repeating: 0, count: network.singleScratchCount)
+        let predictor = SingleWindowPredictor(network: file.network, maximumSteps: file.steps)
         var sink = 0.0
         func time(_ body: () -> Void) -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -95,12 +94,7 @@ struct ForecastBench: ParsableCommand {
             return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(repetitions) / 1000
         }
         _ = time { sink += forecaster.forecast(window: window, hours: hours)[0].pm25 }  // warm-up
-        var work = scratch
-        let single = time {
-            sink += normalised.withUnsafeBufferPointer { w in
-                work.withUnsafeMutableBufferPointer { network.predictOne(window: w, scratch: $0.baseAddress!) }
-            }
-        }
+        let single = time { sink += normalised.withUnsafeBufferPointer { predictor.predict(window: $0) } }
         let whole = time { sink += forecaster.forecast(window: window, hours: hours)[0].pm25 }
         print("model \(file.architecture.hiddenSizes.map(String.init).joined(separator: ",")) "
             + "(\(file.architecture.parameterCount) parameters), \(repetitions) repetitions")

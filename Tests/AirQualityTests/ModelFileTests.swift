@@ -114,7 +114,8 @@ import Testing
             let hours = forecaster.forecast(window: window, hours: 8)
             for h in 0..<8 {
                 let expected = max(0, file.normalisation.target.denormalise(live.predictions[block * 8 + h]))
-                #expect(abs(hours[h].pm25 - expected) < 1e-9, "block \(block) horizon \(h + 1)")
+                // Both run in Float, summing in different orders.
+                #expect(abs(hours[h].pm25 - expected) < 1e-3, "block \(block) horizon \(h + 1)")
                 #expect(hours[h].lower <= hours[h].pm25 && hours[h].pm25 <= hours[h].upper)
             }
         }

@@ -65,7 +65,8 @@ import Testing
         let run = Evaluation.recursive(echoNet(data.normalisation), on: data.test, p: 4, weather: .oracle,
                                        normalisation: data.normalisation)
         #expect(run.predictions.count == data.test.count - data.test.count % 4)
-        for i in run.predictions.indices { #expect(abs(run.predictions[i] - run.persistence[i]) < 1e-12) }
+        let worst = zip(run.predictions, run.persistence).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-6, "largest difference from persistence \(worst)")  // Float arithmetic
         let oneStep = Evaluation.recursive(echoNet(data.normalisation), on: data.test, p: 1, weather: .oracle,
                                            normalisation: data.normalisation)
         #expect(oneStep.predictions != Array(run.predictions.prefix(oneStep.predictions.count)))

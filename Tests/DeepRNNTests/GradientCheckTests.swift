@@ -4,12 +4,12 @@ import Testing
 
 /// Loss of the batch in `windows` with the given parameters (forward pass only).
 private func batchLoss(_ net: StackedRNN, _ windows: [[Double]], _ targets: [Double], steps: Int) -> Double {
-    let ws = RNNWorkspace(architecture: net.architecture, steps: steps, batchCapacity: windows.count)
+    let ws = RNNWorkspace<Double>(architecture: net.architecture, steps: steps, batchCapacity: windows.count)
     for (b, w) in windows.enumerated() { w.withUnsafeBufferPointer { ws.load($0, at: b) } }
     net.forward(ws, count: windows.count)
     var loss = 0.0
     for b in windows.indices {
-        let d = ws.outputs[b] - targets[b]
+        let d = ws.output(b) - targets[b]
         loss += d * d / 2
     }
     return loss
@@ -29,7 +29,7 @@ private func checkGradients(_ architecture: RNNArchitecture, seed: UInt64) {
     }
     let targets = (0..<batch).map { _ in Double.random(in: 0...1, using: &rng) }
 
-    let ws = RNNWorkspace(architecture: architecture, steps: steps, batchCapacity: 4)
+    let ws = RNNWorkspace<Double>(architecture: architecture, steps: steps, batchCapacity: 4)
     for (b, w) in windows.enumerated() { w.withUnsafeBufferPointer { ws.load($0, at: b) } }
     var gradient = [Double](repeating: 0, count: architecture.parameterCount)
     let loss = targets.withUnsafeBufferPointer { t in
