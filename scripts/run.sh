@@ -4,6 +4,7 @@
 # writes the HTML report, and prints one 8-hour forecast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
 swift build -c release
 bin=.build/release/aqcast
 $bin evaluate --report out/report
