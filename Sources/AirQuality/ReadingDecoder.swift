@@ -1,0 +1,166 @@
+import Foundation
+
+/// Why a payload was not accepted, in words for the journal, with a short machine code.
+public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case tooLarge = "too_large"
+        case notJSON = "not_json"
+        case notObject = "not_object"
+        case missingField = "missing_field"
+        case wrongType = "wrong_type"
+        case outOfRange = "out_of_range"
+        case badTime = "bad_time"
+        case badStation = "bad_station"
+        case retained = "retained"
+        case tooOld = "too_old"
+        case future = "future"
+        case duplicate = "duplicate"
+        case flood = "flood"
+    }
+
+    public var code: Code
+    public var reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
+/// Turns an MQTT payload into a ``Reading``, or says precisely what is wrong with it.
+///
+/// The payload is a JSON object: `time` (ISO 8601 in UTC, or Unix seconds), `pm25` (µg/m³),
+/// `dew_point` and `temperature` (°C), `pressure` (hPa), `wind_direction` (a compass word or PRSA
+/// code, or degrees) and `wind_speed` (m/s). Unknown fields are ignored.
+public enum ReadingDecoder {
+    public static let maximumPayloadBytes = 64 * 1024
+    public static let maximumStationIDBytes = 64
+
+    /// Valid ranges, chosen wide enough for any real sensor and narrow enough to catch unit
+    /// mistakes and garbage.
+    public static let ranges: [(field: String, range: ClosedRange<Double>)] = [
+        ("pm25", 0...2000), ("dew_point", -80...50), ("temperature", -60...60), ("pressure", 850...1100),
+        ("wind_speed", 0...100),
+    ]
+
+    /// A station id is 1-64 bytes of printable ASCII except space and the MQTT wildcards and
+    /// separator `+ # /`, so it can be used in a topic as it is.
+    public static func validateStation(_ id: String) -> Rejection? {
+        let bytes = Array(id.utf8)
+        if bytes.isEmpty { return Rejection(.badStation, "station id is empty") }
+        if bytes.count > maximumStationIDBytes {
+            return Rejection(.badStation, "station id is \(bytes.count) bytes long (at most \(maximumStationIDBytes))")
+        }
+        if let bad = bytes.first(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "+")
+            || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "/") })
+        {
+            return Rejection(.badStation, "station id holds the byte 0x\(String(bad, radix: 16)) (allowed: printable ASCII except space, +, #, /)")
+        }
+        return nil
+    }
+
+    public static func decode(_ payload: [UInt8], station: String) -> Result<Reading, Rejection> {
+        if let problem = validateStation(station) { return .failure(problem) }
+        guard payload.count <= maximumPayloadBytes else {
+            return .failure(Rejection(.tooLarge, "payload is \(payload.count) bytes (at most \(maximumPayloadBytes))"))
+        }
+        let object: JSONValue
+        do {
+            object = try JSONDecoder().decode(JSONValue.self, from: Data(payload))
+        } catch {
+            return .failure(Rejection(.notJSON, "payload is not valid JSON"))
+        }
+        guard case .object(let fields) = object else {
+            return .failure(Rejection(.notObject, "payload is JSON but not an object"))
+        }
+        func number(_ name: String) -> Result<Double, Rejection> {
+            guard let raw = fields[name] else { return .failure(Rejection(.missingField, "field '\(name)' is missing")) }
+            guard case .number(let v) = raw else {
+                return .failure(Rejection(.wrongType, "field '\(name)' must be a number"))
+            }
+            guard v.isFinite else { return .failure(Rejection(.outOfRange, "field '\(name)' is not finite")) }
+            if let range = ranges.first(where: { $0.field == name })?.range, !range.contains(v) {
+                return .failure(
+                    Rejection(.outOfRange, "field '\(name)' is \(v), outside \(range.lowerBound)...\(range.upperBound)"))
+            }
+            return .success(v)
+        }
+        do throws(Rejection) {
+            let time = try parseTime(fields["time"]).get()
+            let pm25 = try number("pm25").get()
+            let dew = try number("dew_point").get()
+            let temperature = try number("temperature").get()
+            let pressure = try number("pressure").get()
+            let speed = try number("wind_speed").get()
+            var direction = try parseDirection(fields["wind_direction"]).get()
+            if speed < WindDirection.calmBelow { direction = .calm }
+            return .success(
+                Reading(
+                    station: station, time: time, pm25: pm25, dewPoint: dew, temperature: temperature,
+                    pressure: pressure, windDirection: direction, windSpeed: speed))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    static func parseDirection(_ raw: JSONValue?) -> Result<WindDirection, Rejection> {
+        guard let raw else { return .failure(Rejection(.missingField, "field 'wind_direction' is missing")) }
+        if case .string(let word) = raw {
+            guard let d = WindDirection(compass: word) else {
+                return .failure(
+                    Rejection(.outOfRange, "field 'wind_direction' is '\(word.prefix(20))', not a compass point (N, NNE, ..., NNW), PRSA code or degrees"))
+            }
+            return .success(d)
+        }
+        if case .number(let v) = raw {
+            guard v.isFinite, (0...360).contains(v) else {
+                return .failure(Rejection(.outOfRange, "field 'wind_direction' is \(v) degrees, outside 0...360"))
+            }
+            return .success(WindDirection(degrees: v))
+        }
+        return .failure(Rejection(.wrongType, "field 'wind_direction' must be a compass word or degrees"))
+    }
+
+    /// ISO 8601 UTC (`2014-01-01T05:00:00Z`, fractional seconds and offsets accepted) or Unix seconds.
+    static func parseTime(_ raw: JSONValue?) -> Result<Int64, Rejection> {
+        guard let raw else { return .failure(Rejection(.missingField, "field 'time' is missing")) }
+        if case .number(let v) = raw {
+            guard v.isFinite, abs(v) < 1e11 else { return .failure(Rejection(.badTime, "field 'time' is not a usable Unix time")) }
+            return .success(Int64(v.rounded(.down)))
+        }
+        if case .string(let s) = raw {
+            let plain = ISO8601DateFormatter()
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let d = plain.date(from: s) ?? fractional.date(from: s) {
+                return .success(Int64(d.timeIntervalSince1970.rounded(.down)))
+            }
+            return .failure(Rejection(.badTime, "field 'time' is '\(s.prefix(40))', not ISO 8601 (e.g. 2014-01-01T05:00:00Z)"))
+        }
+        return .failure(Rejection(.wrongType, "field 'time' must be an ISO 8601 string or Unix seconds"))
+    }
+}
+
+/// Any JSON value, decoded strictly: a number is never a Bool and the other way round.
+enum JSONValue: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+}

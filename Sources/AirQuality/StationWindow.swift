@@ -1,0 +1,170 @@
+/// The last hours of one station's readings, hour by hour, as the model's input window.
+///
+/// Readings are averaged into hourly slots (the wind direction is the latest reading's). A late
+/// reading for an hour still held updates that hour; a second reading in the same minute of the
+/// same hour counts as a duplicate and changes nothing; a reading older than the slots held is
+/// refused. Missing hours of up to `maximumGapHours` are interpolated when the window is read;
+/// a longer gap means no window until enough hours have passed since it. Small: a few dozen
+/// bytes an hour, so a daemon can hold many thousands of stations.
+public struct StationWindow: Sendable {
+    struct Slot: Sendable {
+        var hour: Int32 = -1
+        var count: UInt16 = 0
+        var direction: UInt8 = 0
+        var pm25: Float = 0
+        var dewPoint: Float = 0
+        var temperature: Float = 0
+        var pressure: Float = 0
+        var windSpeed: Float = 0
+        /// Bit m set: a reading for minute m of the hour was counted.
+        var minutes: UInt64 = 0
+    }
+
+    public let steps: Int
+    public let maximumGapHours: Int
+    private var slots: ContiguousArray<Slot>
+    /// The newest hour holding a reading.
+    public private(set) var newestHour: Int64?
+    /// The newest hour a forecast was made from.
+    public var lastForecastHour: Int64?
+
+    public init(steps: Int = 24, maximumGapHours: Int = 3) {
+        precondition(steps >= 1 && maximumGapHours >= 0)
+        self.steps = steps
+        self.maximumGapHours = maximumGapHours
+        slots = ContiguousArray(repeating: Slot(), count: steps + maximumGapHours + 1)
+    }
+
+    /// Hours held, oldest first, that count for the window ending at the newest hour.
+    public var heldHours: Int {
+        guard let newest = newestHour else { return 0 }
+        return slots.filter { $0.hour >= 0 && Int64($0.hour) > newest - Int64(slots.count) }.count
+    }
+
+    private func index(_ hour: Int64) -> Int { Int(hour % Int64(slots.count)) }
+
+    public enum Outcome: Sendable, Equatable {
+        /// Counted into `hour`; `readings` is that hour's count so far.
+        case counted(hour: Int64, readings: Int)
+    }
+
+    /// Adds a reading, or says why it was not counted.
+    public mutating func add(_ r: Reading) -> Result<Outcome, Rejection> {
+        let hour = r.hour
+        guard hour >= 0, hour < Int64(Int32.max) else {
+            return .failure(Rejection(.badTime, "time \(r.time) is outside the years 1970-245000"))
+        }
+        if let newest = newestHour, hour <= newest - Int64(slots.count) {
+            return .failure(
+                Rejection(.tooOld, "reading for \(Self.label(hour)) is older than the \(slots.count) hours held (newest \(Self.label(newest)))"))
+        }
+        let i = index(hour)
+        if slots[i].hour != Int32(hour) { slots[i] = Slot(hour: Int32(hour)) }
+        let minute = UInt64(((r.time % 3600) + 3600) % 3600 / 60)
+        if slots[i].minutes & (1 << minute) != 0 {
+            return .failure(Rejection(.duplicate, "a reading for \(Self.label(hour)) minute \(minute) was already counted"))
+        }
+        slots[i].minutes |= 1 << minute
+        let n = Float(slots[i].count)
+        func mean(_ old: Float, _ new: Double) -> Float { (old * n + Float(new)) / (n + 1) }
+        slots[i].pm25 = mean(slots[i].pm25, r.pm25)
+        slots[i].dewPoint = mean(slots[i].dewPoint, r.dewPoint)
+        slots[i].temperature = mean(slots[i].temperature, r.temperature)
+        slots[i].pressure = mean(slots[i].pressure, r.pressure)
+        slots[i].windSpeed = mean(slots[i].windSpeed, r.windSpeed)
+        slots[i].direction = UInt8(WindDirection.allCases.firstIndex(of: r.windDirection)!)
+        slots[i].count += 1
+        if newestHour.map({ hour > $0 }) ?? true { newestHour = hour }
+        return .success(.counted(hour: hour, readings: Int(slots[i].count)))
+    }
+
+    /// Why there is no window ending at an hour.
+    public struct Incomplete: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The `steps` hours ending at `end`, six raw features each, oldest first, with gaps of up
+    /// to `maximumGapHours` filled by linear interpolation (the wind direction carried forward).
+    public func window(endingAt end: Int64) -> Result<[Double], Incomplete> {
+        let first = end - Int64(steps) + 1
+        func slot(_ hour: Int64) -> Slot? {
+            guard hour >= 0, let newest = newestHour, hour > newest - Int64(slots.count) else { return nil }
+            let s = slots[index(hour)]
+            return s.hour == Int32(hour) && s.count > 0 ? s : nil
+        }
+        guard slot(end) != nil else {
+            return .failure(Incomplete(description: "no reading for \(Self.label(end))"))
+        }
+        // The last present hour at or before the window's first hour, for interpolating into it.
+        var previous: Int64? = nil
+        var h = first
+        while h >= first - Int64(maximumGapHours) - 1 {
+            if slot(h) != nil {
+                previous = h
+                break
+            }
+            h -= 1
+        }
+        var rows: [Double] = []
+        rows.reserveCapacity(steps * Feature.allCases.count)
+        var hour = first
+        while hour <= end {
+            if let s = slot(hour) {
+                rows += Self.features(s)
+                previous = hour
+                hour += 1
+                continue
+            }
+            var next = hour + 1
+            while next <= end, slot(next) == nil { next += 1 }
+            let gap = next - (previous ?? next) - 1
+            guard let p = previous, gap <= Int64(maximumGapHours) else {
+                let missing = next - hour
+                if previous == nil {
+                    return .failure(
+                        Incomplete(description: "window incomplete: \(end - next + 1) of \(steps) hours up to \(Self.label(end))"))
+                }
+                return .failure(
+                    Incomplete(description: "gap of \(missing) hours before \(Self.label(next)) (interpolated up to \(maximumGapHours))"))
+            }
+            let a = Self.features(slot(p)!)
+            let b = Self.features(slot(next)!)
+            while hour < next {
+                let w = Double(hour - p) / Double(next - p)
+                if hour >= first {
+                    var row = (0..<a.count).map { a[$0] + (b[$0] - a[$0]) * w }
+                    row[Feature.windDirection.rawValue] = a[Feature.windDirection.rawValue]
+                    rows += row
+                }
+                hour += 1
+            }
+        }
+        return .success(rows)
+    }
+
+    static func features(_ s: Slot) -> [Double] {
+        [Double(s.pm25), Double(s.dewPoint), Double(s.temperature), Double(s.pressure),
+         WindDirection.allCases[Int(s.direction)].code, Double(s.windSpeed)]
+    }
+
+    /// `yyyy-mm-ddThh:00Z` for an hour count since 1970.
+    public static func label(_ hour: Int64) -> String { isoHour(hour) }
+}
+
+/// `yyyy-mm-ddThh:00:00Z` for whole hours since 1970 (proleptic Gregorian, UTC).
+public func isoHour(_ hour: Int64) -> String {
+    let days = hour >= 0 ? hour / 24 : (hour - 23) / 24
+    let h = hour - days * 24
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(y)-\(two(m))-\(two(d))T\(two(h)):00:00Z"
+}
