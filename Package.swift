@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Pure numerics: stacked tanh RNN, BPTT, optimisers, metrics. No I/O, no clocks.
@@ -24,6 +26,21 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // MQTT over libmosquitto: the only importer of CMosquitto.
         .target(name: "MQTTClient", dependencies: ["CMosquitto"], swiftSettings: strict),
+        // Journal log handler and sd_notify: the only importer of CSystemd.
+        .target(
+            name: "SystemdSupport",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // The daemon: configuration, the forecast engine, MQTT and systemd wired into services.
+        .target(
+            name: "ForecastDaemon",
+            dependencies: [
+                "AirQuality", "MQTTClient", "SystemdSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         // One inline function: flush subnormals to zero on the training thread.
         .target(name: "CFloatEnvironment"),
         // Air-quality domain: PRSA reader, feature preparation, windows, training,
@@ -32,8 +49,10 @@ let package = Package(
         .executableTarget(
             name: "aqcast",
             dependencies: [
-                "AirQuality", "DeepRNN",
+                "AirQuality", "DeepRNN", "ForecastDaemon", "MQTTClient", "SystemdSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

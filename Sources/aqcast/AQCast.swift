@@ -1,9 +1,12 @@
 import ArgumentParser
 
 @main
-struct AQCast: ParsableCommand {
+struct AQCast: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aqcast",
         abstract: "Air-quality forecasts from a deep recurrent network.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, ForecastCommand.self, BenchCommand.self])
+        subcommands: [
+            RunCommand.self, ReplayCommand.self, TrainCommand.self, EvaluateCommand.self, ForecastCommand.self,
+            BenchCommand.self,
+        ])
 }

@@ -1,0 +1,35 @@
+/// Everything `aqcast run` can be told, with the shipped defaults. `config/aqcast.toml`
+/// documents every key; ``ConfigurationFile`` reads it.
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var brokerHost = "127.0.0.1"
+    public var brokerPort = 1883
+    public var clientID = "aqcast"
+    public var keepAliveSeconds = 30
+    public var protocolVersion = "5"
+    public var username = ""
+    /// A file whose first line is the password (so systemd credentials can supply it).
+    public var passwordFile = ""
+    public var tlsCAFile = ""
+    public var tlsCertificateFile = ""
+    public var tlsKeyFile = ""
+
+    /// MQTT filter for readings; its one `+` level is the station id.
+    public var readingTopic = "aq/+/reading"
+    /// Where forecasts go; `{station}` is replaced by the station id.
+    public var forecastTopic = "aq/{station}/forecast"
+    /// Retained `online` while running, `offline` after a clean stop or as the last will.
+    public var statusTopic = "aq/aqcast/status"
+
+    public var horizonHours = 8
+    public var maximumGapHours = 3
+    public var readingsPerHour = 1
+    public var maximumFutureSeconds = 600
+    public var stationReadingsPerMinute = 600
+
+    /// Empty: the shipped default model.
+    public var modelPath = ""
+    public var stateDirectory = "/var/lib/aqcast"
+    public var logLevel = "info"
+
+    public init() {}
+}

@@ -1,0 +1,221 @@
+import AirQuality
+import Foundation
+
+/// The daemon's core, without I/O: readings in, forecasts and reasons out.
+///
+/// Holds one ``StationWindow`` per station. When a station's hour is complete — a reading for a
+/// later hour arrives, or `readingsPerHour` readings for it did — it forecasts the next hours
+/// from the window ending at that hour. Called from one thread at a time (the MQTT network
+/// thread); ``snapshot()`` may be called from any thread.
+public final class ForecastEngine: @unchecked Sendable {
+    // @unchecked: every stored property is read and written under `lock`.
+    public struct Settings: Sendable, Equatable {
+        public var horizonHours = 8
+        public var maximumGapHours = 3
+        public var readingsPerHour = 1
+        public var maximumFutureSeconds = 600
+        public var stationReadingsPerMinute = 600
+
+        public init() {}
+
+        public init(_ c: DaemonConfiguration) {
+            horizonHours = c.horizonHours
+            maximumGapHours = c.maximumGapHours
+            readingsPerHour = c.readingsPerHour
+            maximumFutureSeconds = c.maximumFutureSeconds
+            stationReadingsPerMinute = c.stationReadingsPerMinute
+        }
+    }
+
+    /// Totals since start, for the status line and the journal.
+    public struct Counters: Sendable, Equatable {
+        public var accepted = 0
+        public var forecasts = 0
+        public var rejected: [Rejection.Code: Int] = [:]
+        public var stations = 0
+        public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+    }
+
+    public enum Outcome: Sendable {
+        case rejected(Rejection)
+        /// Counted; `forecast` is set when an hour completed and the window was whole, and
+        /// `waiting` says why not when it was not.
+        case accepted(hour: Int64, forecast: StationForecast?, waiting: String?)
+    }
+
+    struct Station {
+        var window: StationWindow
+        var tokens: Double
+        var lastRefill: Double
+        var status: String
+    }
+
+    private let lock = NSLock()
+    private var model: ModelFile
+    private var modelIdentity: String
+    private var forecaster: Forecaster
+    private var settings: Settings
+    private var stations: [String: Station] = [:]
+    private var counters = Counters()
+
+    public init(model: ModelFile, modelName: String, settings: Settings) {
+        self.model = model
+        self.modelIdentity = model.identity(name: modelName)
+        self.forecaster = Forecaster(model: model)
+        self.settings = settings
+    }
+
+    /// Swaps in a new model and settings (a reload); the station windows are kept.
+    public func replace(model: ModelFile, modelName: String, settings: Settings) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.model = model
+        self.modelIdentity = model.identity(name: modelName)
+        self.forecaster = Forecaster(model: model)
+        if settings.maximumGapHours != self.settings.maximumGapHours {
+            for key in stations.keys {
+                let old = stations[key]!.window
+                var fresh = StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours)
+                fresh.lastForecastHour = old.lastForecastHour
+                stations[key]!.window = fresh
+            }
+        }
+        self.settings = settings
+    }
+
+    public func snapshot() -> Counters {
+        lock.lock()
+        defer { lock.unlock() }
+        var c = counters
+        c.stations = stations.count
+        return c
+    }
+
+    /// Why a station has no forecast right now, or nil when it had one for its newest hour.
+    public func status(of station: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stations[station]?.status
+    }
+
+    /// Handles one payload for `station`; `now` is the wall clock in Unix seconds.
+    public func ingest(station: String, payload: [UInt8], retained: Bool, now: Double) -> Outcome {
+        lock.lock()
+        defer { lock.unlock() }
+        if retained {
+            return reject(Rejection(.retained, "retained message (left on the broker earlier), not a live reading"))
+        }
+        let reading: Reading
+        switch ReadingDecoder.decode(payload, station: station) {
+        case .failure(let r): return reject(r)
+        case .success(let r): reading = r
+        }
+        if Double(reading.time) > now + Double(settings.maximumFutureSeconds) {
+            return reject(
+                Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
+        }
+        var s = stations[station]
+            ?? Station(
+                window: StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours),
+                tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, status: "no reading yet")
+        // Token bucket: a minute's allowance, refilled continuously.
+        let rate = Double(settings.stationReadingsPerMinute) / 60
+        s.tokens = min(Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill) * rate)
+        s.lastRefill = now
+        guard s.tokens >= 1 else {
+            stations[station] = s
+            return reject(Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))
+        }
+        s.tokens -= 1
+        let previousNewest = s.window.newestHour
+        let counted: Int
+        switch s.window.add(reading) {
+        case .failure(let r):
+            stations[station] = s
+            return reject(r)
+        case .success(.counted(_, let readings)):
+            counted = readings
+        }
+        counters.accepted += 1
+        // Which hour, if any, is now complete and not yet forecast from.
+        var complete: Int64?
+        if counted >= settings.readingsPerHour, reading.hour == s.window.newestHour {
+            complete = reading.hour
+        } else if let p = previousNewest, reading.hour > p {
+            complete = p
+        }
+        var forecast: StationForecast?
+        var waiting: String?
+        if let hour = complete, hour > (s.window.lastForecastHour ?? .min) {
+            switch s.window.window(endingAt: hour) {
+            case .success(let rows):
+                let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
+                forecast = StationForecast(
+                    station: station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
+                    intervalLevels: forecaster.intervalLevels)
+                s.window.lastForecastHour = hour
+                s.status = "forecast from \(isoHour(hour))"
+                counters.forecasts += 1
+            case .failure(let why):
+                waiting = why.description
+                s.status = why.description
+            }
+        }
+        stations[station] = s
+        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting)
+    }
+
+    private func reject(_ r: Rejection) -> Outcome {
+        counters.rejected[r.code, default: 0] += 1
+        return .rejected(r)
+    }
+}
+
+/// One published forecast.
+public struct StationForecast: Sendable, Equatable {
+    public var station: String
+    public var basedOnHour: Int64
+    public var issuedAt: Double
+    public var model: String
+    public var hours: [ForecastHour]
+    public var intervalLevels: (lower: Double, upper: Double)
+
+    public static func == (a: StationForecast, b: StationForecast) -> Bool {
+        a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
+            && a.hours == b.hours && a.intervalLevels == b.intervalLevels
+    }
+
+    /// The JSON published to the forecast topic.
+    public func json() -> [UInt8] {
+        func number(_ v: Double) -> String { formatFixed(v, 1) }
+        let issued = Int64(issuedAt.rounded(.down))
+        let issuedText = String(isoHour(issued / 3600).prefix(14)) + two((issued % 3600) / 60) + ":" + two(issued % 60) + "Z"
+        var out = "{\"station\":\"\(station)\",\"issued_at\":\"\(issuedText)\",\"based_on_hour\":\"\(isoHour(basedOnHour))\","
+        out += "\"model\":\"\(model)\",\"weather\":\"held at the last observed hour\","
+        out += "\"interval\":{\"lower_quantile\":\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},"
+        out += "\"unit\":\"ug/m3\",\"hours\":["
+        out += hours.map { h in
+            "{\"time\":\"\(isoHour(basedOnHour + Int64(h.horizon)))\",\"horizon\":\(h.horizon),\"pm25\":\(number(h.pm25)),"
+                + "\"lower\":\(number(h.lower)),\"upper\":\(number(h.upper))}"
+        }.joined(separator: ",")
+        out += "]}"
+        return Array(out.utf8)
+    }
+
+    private func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+}
+
+extension ModelFile {
+    /// A short identity for published forecasts: file name, recipe, seed, and a hash of the
+    /// weights, so two different models never share a name.
+    public func identity(name: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for p in parameters {
+            for byte in withUnsafeBytes(of: p.bitPattern.littleEndian, Array.init) {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return "\(name) \(training.recipe.name)/seed \(training.seed)/\(String(repeating: "0", count: 16 - hex.count) + hex)"
+    }
+}

@@ -1,0 +1,260 @@
+import AirQuality
+import Foundation
+import Logging
+import MQTTClient
+import ServiceLifecycle
+import SystemdSupport
+import UnixSignals
+
+/// The daemon as one long-running service: MQTT readings in, forecasts out, the journal and
+/// systemd told what is going on. SIGHUP reloads the configuration file and the model (a bad
+/// one is refused and the old one kept); graceful shutdown (SIGTERM) says STOPPING, marks the
+/// status topic offline and disconnects.
+public final class ForecastService: Service, @unchecked Sendable {
+    // @unchecked: `configuration`, `readySent`, `connection state` and `floodLogged` are
+    // guarded by `lock`; the engine and the MQTT connection are thread-safe themselves.
+    public typealias Loader = @Sendable () throws -> (DaemonConfiguration, ModelFile, String)
+
+    private let loader: Loader
+    private let logger: Logger
+    private let notifier: ServiceNotifier
+    private let engine: ForecastEngine
+    private let lock = NSLock()
+    private var configuration: DaemonConfiguration
+    private let pattern: TopicPattern
+    private var readySent = false
+    private var brokerState = "connecting"
+    private var floodLogged: [String: Double] = [:]
+    private var connection: MQTTConnection?
+
+    /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
+    public init(loader: @escaping Loader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) throws {
+        let (configuration, model, name) = try loader()
+        guard let pattern = TopicPattern(configuration.readingTopic) else {
+            throw ConfigurationError(file: "configuration", key: "topics.readings", reason: "not a usable filter")
+        }
+        self.loader = loader
+        self.logger = logger
+        self.notifier = notifier
+        self.configuration = configuration
+        self.pattern = pattern
+        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration))
+        logger.info(
+            "model loaded",
+            metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.horizonHours)"])
+    }
+
+    public func run() async throws {
+        let config = lock.withLock { configuration }
+        let settings = try Self.mqttSettings(config)
+        let connection = try MQTTConnection(
+            settings: settings,
+            onMessage: { [weak self] message in self?.handle(message) },
+            onEvent: { [weak self] event in self?.handle(event) })
+        lock.withLock { self.connection = connection }
+        try connection.subscribe(config.readingTopic, qos: 1)
+        logger.info(
+            "connecting to broker",
+            metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
+        notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
+        try connection.start()
+
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.reportStatus() }
+            if let interval = notifier.watchdogInterval {
+                group.addTask { await self.feedWatchdog(every: interval) }
+            }
+            group.addTask { await self.reloadOnHangUp() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+
+        notifier.stopping()
+        logger.info("stopping: marking the status topic offline and disconnecting")
+        try? connection.publish(topic: config.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
+        try? await Task.sleep(for: .milliseconds(200))
+        connection.stop()
+        let c = engine.snapshot()
+        logger.info(
+            "stopped",
+            metadata: ["readings": "\(c.accepted)", "forecasts": "\(c.forecasts)", "rejected": "\(c.rejectedTotal)"])
+    }
+
+    static func mqttSettings(_ c: DaemonConfiguration) throws -> MQTTSettings {
+        var password: String?
+        if !c.passwordFile.isEmpty {
+            guard let data = FileManager.default.contents(atPath: c.passwordFile) else {
+                throw ConfigurationError(file: c.passwordFile, key: "broker.password_file", reason: "cannot be read")
+            }
+            password = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        }
+        var tls: MQTTSettings.TLS?
+        if !c.tlsCAFile.isEmpty {
+            tls = .init(
+                caFile: c.tlsCAFile, certificateFile: c.tlsCertificateFile.isEmpty ? nil : c.tlsCertificateFile,
+                keyFile: c.tlsKeyFile.isEmpty ? nil : c.tlsKeyFile)
+        }
+        return MQTTSettings(
+            host: c.brokerHost, port: c.brokerPort, clientID: c.clientID, cleanSession: false,
+            keepAliveSeconds: c.keepAliveSeconds, username: c.username.isEmpty ? nil : c.username, password: password,
+            tls: tls, will: .init(topic: c.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true),
+            protocolVersion: c.protocolVersion == "5" ? .v5 : .v311)
+    }
+
+    // MARK: network thread
+
+    /// Runs on the MQTT network thread for each message.
+    private func handle(_ message: MQTTMessage) {
+        let config = lock.withLock { configuration }
+        guard let station = pattern.station(in: message.topic) else {
+            logger.warning("message on an unexpected topic", metadata: ["topic": "\(Self.printable(message.topic))"])
+            return
+        }
+        let now = Date().timeIntervalSince1970
+        switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
+        case .rejected(let r):
+            if r.code == .flood {
+                // One line a minute per flooding station; the counter has them all.
+                let last = lock.withLock { floodLogged[station] ?? 0 }
+                guard now - last >= 60 else { return }
+                lock.withLock { floodLogged[station] = now }
+            }
+            logger.warning(
+                "reading rejected: \(r.reason)",
+                metadata: [
+                    "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
+                    "reason": "\(r.code.rawValue)",
+                ])
+        case .accepted(let hour, let forecast, let waiting):
+            if let forecast {
+                let topic = config.forecastTopic.replacingOccurrences(of: "{station}", with: station)
+                do {
+                    try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
+                    logger.debug(
+                        "forecast published",
+                        metadata: ["station": "\(station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))"])
+                } catch {
+                    logger.error("cannot publish forecast: \(error)", metadata: ["station": "\(station)", "topic": "\(topic)"])
+                }
+            } else if let waiting {
+                logger.debug(
+                    "no forecast yet: \(waiting)", metadata: ["station": "\(station)", "hour": "\(isoHour(hour))"])
+            }
+        }
+    }
+
+    /// Runs on the MQTT network thread for connection changes.
+    private func handle(_ event: MQTTEvent) {
+        let config = lock.withLock { configuration }
+        let broker = "\(config.brokerHost):\(config.brokerPort)"
+        switch event {
+        case .connected(let sessionPresent):
+            lock.withLock { brokerState = "connected to \(broker)" }
+            logger.info(
+                "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
+            try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+            let first = lock.withLock {
+                defer { readySent = true }
+                return !readySent
+            }
+            if first { notifier.ready(status: statusLine()) }
+        case .refused(let code, let reason):
+            lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
+            logger.error(
+                "broker refused the connection: \(reason)",
+                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+        case .disconnected(0, _):
+            lock.withLock { brokerState = "disconnected from \(broker)" }
+            logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
+        case .disconnected(let code, let reason):
+            lock.withLock { brokerState = "reconnecting to \(broker): \(reason)" }
+            logger.warning(
+                "broker connection lost, reconnecting: \(reason)",
+                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+        }
+    }
+
+    /// Station ids and topics as they may appear in the journal: control characters escaped.
+    static func printable(_ s: String) -> String {
+        String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined().prefix(200))
+    }
+
+    // MARK: tasks
+
+    private var previous = (time: ContinuousClock.now, accepted: 0, forecasts: 0)
+
+    func statusLine() -> String {
+        let c = engine.snapshot()
+        let now = ContinuousClock.now
+        let (state, rates) = lock.withLock { () -> (String, (Double, Double)) in
+            let seconds = max(1e-3, Double((now - previous.time).components.seconds)
+                + Double((now - previous.time).components.attoseconds) / 1e18)
+            let r = (Double(c.accepted - previous.accepted) * 60 / seconds,
+                     Double(c.forecasts - previous.forecasts) * 60 / seconds)
+            if seconds >= 10 { previous = (now, c.accepted, c.forecasts) }
+            return (brokerState, r)
+        }
+        return "\(state); \(c.stations) stations; \(Int(rates.0)) readings/min; \(Int(rates.1)) forecasts/min; "
+            + "\(c.rejectedTotal) rejected"
+    }
+
+    private func reportStatus() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            notifier.status(statusLine())
+        }
+    }
+
+    private func feedWatchdog(every interval: Duration) async {
+        while !Task.isCancelled {
+            notifier.watchdog()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func reloadOnHangUp() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            if Task.isCancelled { return }
+            reload()
+        }
+    }
+
+    /// Re-reads configuration and model; keeps the old ones when either is bad.
+    public func reload() {
+        notifier.reloading()
+        logger.info("reloading configuration and model")
+        do {
+            let (config, model, name) = try loader()
+            let old = lock.withLock { configuration }
+            if Self.needsRestart(old, config) {
+                logger.warning("broker and topic settings changed; they take effect at the next restart")
+            }
+            engine.replace(model: model, modelName: name, settings: .init(config))
+            lock.withLock { configuration.apply(forecastSettingsFrom: config) }
+            logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])
+        } catch {
+            logger.error("reload refused, keeping the running configuration and model: \(error)",
+                         metadata: ["reason": "\(error)"])
+        }
+        notifier.ready(status: statusLine())
+    }
+
+    static func needsRestart(_ a: DaemonConfiguration, _ b: DaemonConfiguration) -> Bool {
+        var a = a
+        a.apply(forecastSettingsFrom: b)
+        return a != b
+    }
+}
+
+extension DaemonConfiguration {
+    /// Takes the settings a reload can change without reconnecting.
+    mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
+        horizonHours = other.horizonHours
+        maximumGapHours = other.maximumGapHours
+        readingsPerHour = other.readingsPerHour
+        maximumFutureSeconds = other.maximumFutureSeconds
+        stationReadingsPerMinute = other.stationReadingsPerMinute
+        modelPath = other.modelPath
+        logLevel = other.logLevel
+    }
+}

@@ -1,0 +1,91 @@
+import AirQuality
+import ArgumentParser
+import Foundation
+import MQTTClient
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Publish a PRSA CSV hour by hour as one station's live readings (for demos and benchmarks).")
+
+    @Option(help: "PRSA-format CSV (default: the shipped Beijing file).")
+    var csv: String?
+
+    @Option(help: "Station id to publish as.")
+    var station: String = "beijing"
+
+    @Option(help: "Data hours per real hour: 3600 sends one reading a second.")
+    var speed: Double = 3600
+
+    @Option(help: "First hour to send, YYYY-MM-DDTHH (default: the first row).")
+    var from: String?
+
+    @Option(help: "How many hours to send (default: to the end of the file).")
+    var hours: Int?
+
+    @Option(help: "Broker address HOST:PORT.")
+    var broker: String = "127.0.0.1:1883"
+
+    @Option(help: "Topic pattern; {station} is replaced.")
+    var topic: String = "aq/{station}/reading"
+
+    func validate() throws {
+        guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        guard RunCommand.parseBroker(broker) != nil else { throw ValidationError("--broker must be HOST:PORT") }
+        if let problem = ReadingDecoder.validateStation(station) { throw ValidationError("--station: \(problem)") }
+        if let hours, hours < 1 { throw ValidationError("--hours must be at least 1") }
+    }
+
+    func run() async throws {
+        let path = try csv ?? ShippedFile.data()
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let records = try PRSAReader.parse(String(decoding: bytes, as: UTF8.self), file: path)
+        let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
+        var start = 0
+        if let from {
+            guard let i = records.firstIndex(where: { ForecastCommand.label($0) == from }) else {
+                throw ValidationError("no row for hour \(from) in \(path)")
+            }
+            start = i
+        }
+        let end = min(records.count, start + (hours ?? records.count))
+        let (host, port) = RunCommand.parseBroker(broker)!
+        let connection = try MQTTConnection(
+            settings: MQTTSettings(host: host, port: port, clientID: "aqcast-replay-\(getpid())", cleanSession: true),
+            onMessage: { _ in }, onEvent: { event in
+                if case .refused(_, let reason) = event { printError("broker refused the connection: \(reason)") }
+            })
+        try connection.start()
+        let destination = topic.replacingOccurrences(of: "{station}", with: station)
+        let interval = 3600 / speed
+        let clock = ContinuousClock()
+        let begin = clock.now
+        var sent = 0
+        for (n, i) in (start..<end).enumerated() {
+            let r = records[i]
+            guard let pm = r.pm25 else { continue }  // a sensor that missed this hour
+            let time = Self.unixTime(r)
+            let payload = "{\"time\":\(time),\"pm25\":\(pm),\"dew_point\":\(r.dewPoint),\"temperature\":\(r.temperature),"
+                + "\"pressure\":\(r.pressure),\"wind_direction\":\"\(r.windDirection.rawValue)\",\"wind_speed\":\(formatFixed(speeds[i], 2))}"
+            try await clock.sleep(until: begin.advanced(by: .seconds(interval * Double(n))))
+            try connection.publish(topic: destination, payload: Array(payload.utf8), qos: 1)
+            sent += 1
+        }
+        try await Task.sleep(for: .milliseconds(500))  // let the last QoS 1 messages be acknowledged
+        connection.stop()
+        printError("sent \(sent) readings to \(destination) (\(end - start - sent) hours without PM2.5 skipped)")
+    }
+
+    /// Unix seconds of a PRSA row's hour (the file's hours are taken as UTC).
+    static func unixTime(_ r: PRSARecord) -> Int64 {
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = Int64(r.month <= 2 ? r.year - 1 : r.year)
+        let m = Int64(r.month)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(r.day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86400 + Int64(r.hour) * 3600
+    }
+}

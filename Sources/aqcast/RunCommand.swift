@@ -1,0 +1,83 @@
+import AirQuality
+import ArgumentParser
+import ForecastDaemon
+import Foundation
+import Logging
+import ServiceLifecycle
+import SystemdSupport
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the forecasting daemon in the foreground (shipped defaults without --config).")
+
+    @Option(help: "Configuration file (see config/aqcast.toml).")
+    var config: String?
+
+    @Option(help: "Broker address HOST:PORT, overriding the configuration.")
+    var broker: String?
+
+    @Option(help: "Model file, overriding the configuration (default: the shipped model).")
+    var model: String?
+
+    @Option(help: "State directory, overriding the configuration.")
+    var stateDir: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String?
+
+    func validate() throws {
+        if let broker, Self.parseBroker(broker) == nil {
+            throw ValidationError("--broker must be HOST:PORT with a port 1...65535, got '\(broker)'")
+        }
+    }
+
+    static func parseBroker(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port), colon != text.startIndex
+        else { return nil }
+        return (String(text[..<colon]), port)
+    }
+
+    /// Configuration file, then flags; then the model it names.
+    func load() throws -> (DaemonConfiguration, ModelFile, String) {
+        var c = DaemonConfiguration()
+        if let config { c = try ConfigurationFile.load(path: config) }
+        if let broker, let (host, port) = Self.parseBroker(broker) {
+            c.brokerHost = host
+            c.brokerPort = port
+        }
+        if let model { c.modelPath = model }
+        if let stateDir { c.stateDirectory = stateDir }
+        if let logLevel { c.logLevel = logLevel }
+        let path = c.modelPath.isEmpty ? try ShippedFile.model() : c.modelPath
+        let file = try ModelFile.load(path: path)
+        guard file.steps == PRSADataset.steps else {
+            throw ModelFileError(path: path, reason: "windows of \(file.steps) hours; the daemon keeps \(PRSADataset.steps)")
+        }
+        return (c, file, URL(fileURLWithPath: path).lastPathComponent)
+    }
+
+    func run() async throws {
+        let (initial, _, _) = try load()
+        let level = Logger.Level(rawValue: initial.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JournalLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "aqcast")
+        let command = self
+        let service: ForecastService
+        do {
+            service = try ForecastService(loader: { try command.load() }, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
+            throw ExitCode.failure
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
