@@ -58,6 +58,9 @@ let package = Package(
         ),
         .testTarget(name: "DeepRNNTests", dependencies: ["DeepRNN"], swiftSettings: strict),
         .testTarget(
+            name: "ForecastDaemonTests", dependencies: ["ForecastDaemon", "AirQuality", "MQTTClient", "SystemdSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "AirQualityTests", dependencies: ["AirQuality", "DeepRNN"],
             resources: [.copy("Fixtures")], swiftSettings: strict),
     ]

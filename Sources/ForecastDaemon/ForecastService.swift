@@ -53,6 +53,10 @@ public final class ForecastService: Service, @unchecked Sendable {
             onEvent: { [weak self] event in self?.handle(event) })
         lock.withLock { self.connection = connection }
         try connection.subscribe(config.readingTopic, qos: 1)
+        if config.protocolVersion == "5" {
+            logger.warning(
+                "MQTT v5: libmosquitto's automatic reconnect sends no session expiry, so the broker drops this client's session (and queued readings) at each reconnect; protocol \"3.1.1\" keeps it")
+        }
         logger.info(
             "connecting to broker",
             metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])

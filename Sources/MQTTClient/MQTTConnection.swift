@@ -151,11 +151,14 @@ public final class MQTTConnection: @unchecked Sendable {
     }
 
     /// Publishes a message; with QoS 1 libmosquitto keeps it until the broker acknowledges it,
-    /// across reconnects.
+    /// across reconnects (also when published while disconnected).
     public func publish(topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false) throws(MQTTError) {
         let rc = payload.withUnsafeBytes {
             mosquitto_publish(handle, nil, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain)
         }
+        // While disconnected libmosquitto still queues a QoS 1 message and sends it after the
+        // reconnect; it only reports that it could not send it yet.
+        if rc == MOSQ_ERR_NO_CONN.rawValue && qos > 0 { return }
         try check(rc, "publish to \(topic)")
     }
 

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import ForecastDaemon
+
+@Suite struct ConfigurationTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("config/aqcast.toml").path
+
+    @Test func shippedSampleParsesToTheDefaults() throws {
+        #expect(try ConfigurationFile.load(path: Self.sample) == DaemonConfiguration())
+    }
+
+    @Test func valuesOverrideDefaults() throws {
+        let c = try ConfigurationFile.parse(
+            "[broker]\nhost = \"mqtt.example\" # comment\nport = 8883\n[forecast]\nhorizon = 24\n", file: "t.toml")
+        #expect(c.brokerHost == "mqtt.example" && c.brokerPort == 8883 && c.horizonHours == 24)
+    }
+
+    func error(_ text: String) -> String? {
+        do {
+            _ = try ConfigurationFile.parse(text, file: "t.toml")
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func mistakesNameFileLineKeyAndReason() {
+        #expect(error("[forecast]\nhorizon = 0\n") == "t.toml line 2, key forecast.horizon: must be 1...48, got 0")
+        #expect(error("[forecast]\nhorizn = 8\n")?.hasPrefix("t.toml line 2, key forecast.horizn: unknown key") == true)
+        #expect(error("[broker]\nport = \"1883\"\n") == "t.toml line 2, key broker.port: expected an integer, got a string")
+        #expect(error("[brokers]\n")?.hasPrefix("t.toml line 1: unknown section [brokers]") == true)
+        #expect(error("host = \"x\"\n") == "t.toml line 1, key host: key outside any [section]")
+        #expect(error("[topics]\nreadings = \"aq/#\"\n")?.contains("exactly one + level") == true)
+        #expect(error("[broker]\nhost = unquoted\n")?.contains("cannot read the value 'unquoted'") == true)
+    }
+
+    @Test func stationIsFoundAtThePlusLevel() {
+        let p = TopicPattern("sensors/+/pm")!
+        #expect(p.station(in: "sensors/roof-1/pm") == "roof-1")
+        #expect(p.station(in: "sensors/roof-1/temp") == nil)
+        #expect(p.station(in: "sensors/a/b/pm") == nil)
+        #expect(TopicPattern("a/+/+") == nil)
+    }
+}

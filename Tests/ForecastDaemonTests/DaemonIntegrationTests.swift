@@ -1,0 +1,182 @@
+import AirQuality
+import Foundation
+import MQTTClient
+import Testing
+
+/// Messages a test client received, by topic.
+final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [MQTTMessage] = []
+
+    func add(_ m: MQTTMessage) { lock.withLock { messages.append(m) } }
+    func on(_ topic: String) -> [MQTTMessage] { lock.withLock { messages.filter { $0.topic == topic } } }
+
+    func wait(seconds: Double, topic: String, count: Int = 1) -> [MQTTMessage] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, on(topic).count < count { usleep(20_000) }
+        return on(topic)
+    }
+}
+
+/// A real MQTT client of the test's own, to publish readings and watch forecasts.
+func client(_ broker: Broker, id: String, inbox: Inbox? = nil, subscribe: String? = nil, clean: Bool = true) throws -> MQTTConnection {
+    let c = try MQTTConnection(
+        settings: MQTTSettings(host: "127.0.0.1", port: broker.port, clientID: id, cleanSession: clean,
+                               reconnectDelaySeconds: (1, 2)),
+        onMessage: { inbox?.add($0) }, onEvent: { _ in })
+    if let subscribe { try c.subscribe(subscribe) }
+    try c.start()
+    usleep(300_000)
+    return c
+}
+
+func startDaemon(_ broker: Broker, notify: NotifySocket? = nil, environment: [String: String] = [:],
+                 extra: [String] = []) throws -> ChildProcess {
+    var env = environment
+    if let notify { env["NOTIFY_SOCKET"] = notify.path }
+    return try ChildProcess(
+        Shipped.binary,
+        ["run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug"] + extra,
+        environment: env)
+}
+
+let base: Int64 = 385_000
+
+@Suite(.serialized) struct DaemonIntegrationTests {
+    init() {
+        #expect(FakeJournal.shared != nil, "the test binds /run/systemd/journal/socket and needs root for it")
+    }
+
+    @Test func serviceContractReadyStatusWatchdogReloadAndStop() throws {
+        let broker = try Broker()
+        let notify = try NotifySocket()
+        let daemon = try startDaemon(broker, notify: notify, environment: ["WATCHDOG_USEC": "400000"])
+        let untilReady = notify.collect(seconds: 10) { $0.contains("READY=1") }
+        #expect(untilReady.last?.contains("READY=1") == true, "no READY: \(untilReady) \(daemon.output)")
+        #expect(untilReady.last?.contains("STATUS=connected to 127.0.0.1:\(broker.port)") == true)
+        // READY comes only after the broker connection: the journal has the connection first.
+        #expect(FakeJournal.shared?.wait(seconds: 2) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+
+        // Watchdog pings every 200 ms (half of WATCHDOG_USEC) and a status line every 5 s.
+        let second = notify.collect(seconds: 6) { $0.hasPrefix("STATUS=") }
+        #expect(second.filter { $0 == "WATCHDOG=1" }.count >= 10, "\(second)")
+        #expect(second.last?.contains("stations;") == true)
+
+        daemon.signal(SIGHUP)
+        let reload = notify.collect(seconds: 5) { $0.contains("READY=1") }.filter { $0 != "WATCHDOG=1" && !$0.hasPrefix("STATUS=") }
+        #expect(reload.first == "RELOADING=1", "\(reload)")
+        #expect(reload.last?.hasPrefix("READY=1") == true)
+
+        daemon.signal(SIGTERM)
+        let stop = notify.collect(seconds: 5) { $0 == "STOPPING=1" }
+        #expect(stop.last == "STOPPING=1")
+        #expect(daemon.wait(seconds: 10) == 0, "exit status; output: \(daemon.output)")
+        let inbox = Inbox()
+        let watcher = try client(broker, id: "t-status", inbox: inbox, subscribe: "aq/aqcast/status")
+        defer { withExtendedLifetime(watcher) {} }
+        #expect(inbox.wait(seconds: 3, topic: "aq/aqcast/status").last.map { String(decoding: $0.payload, as: UTF8.self) } == "offline")
+    }
+
+    @Test func brokerDownAtStartIsRetriedAndReportedNotFatal() throws {
+        let port = freePort()
+        let notify = try NotifySocket()
+        let daemon = try ChildProcess(
+            Shipped.binary, ["run", "--broker", "127.0.0.1:\(port)", "--model", Shipped.modelPath],
+            environment: ["NOTIFY_SOCKET": notify.path])
+        let early = notify.collect(seconds: 7) { $0.hasPrefix("STATUS=reconnecting") }
+        #expect(early.last?.hasPrefix("STATUS=reconnecting to 127.0.0.1:\(port)") == true, "\(early)")
+        #expect(daemon.wait(seconds: 0.1) == nil, "the daemon died: \(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
+
+    @Test func everyBadInputIsLoggedWithItsReasonAndTheNextGoodReadingIsForecast() throws {
+        let broker = try Broker()
+        let publisher = try client(broker, id: "t-pub")
+        // A retained reading left by "a previous run" before the daemon subscribes.
+        try publisher.publish(topic: "aq/ret/reading", payload: payload(hour: base), qos: 1, retain: true)
+        usleep(200_000)
+        let daemon = try startDaemon(broker)
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-sub", inbox: inbox, subscribe: "aq/+/forecast")
+        defer { withExtendedLifetime(subscriber) {} }
+        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" } != nil)
+        let station = "bad-\(UUID().uuidString.prefix(6))"
+        let topic = "aq/\(station)/reading"
+        for h in 0..<23 { try publisher.publish(topic: topic, payload: payload(hour: base + Int64(h)), qos: 1) }
+
+        let good = String(decoding: payload(hour: base + 23), as: UTF8.self)
+        let now = Int64(Date().timeIntervalSince1970)
+        let bad: [(String, String, String)] = [
+            (topic, "not json", "not_json"),
+            (topic, "[1,2,3]", "not_object"),
+            (topic, #"{"time": 1388552400}"#, "missing_field"),
+            (topic, good.replacingOccurrences(of: "\"pm25\": 80.0", with: "\"pm25\": \"80\""), "wrong_type"),
+            (topic, good.replacingOccurrences(of: "\"pm25\": 80.0", with: "\"pm25\": 2500"), "out_of_range"),
+            (topic, good.replacingOccurrences(of: "\"pressure\": 1018", with: "\"pressure\": 500"), "out_of_range"),
+            (topic, good.replacingOccurrences(of: "\"pm25\": 80.0", with: "\"pm25\": NaN"), "not_json"),
+            (topic, good.replacingOccurrences(of: "\"pm25\": 80.0", with: "\"pm25\": Infinity"), "not_json"),
+            (topic, "{\"pad\": \"" + String(repeating: "x", count: 70_000) + "\"}", "too_large"),
+            (topic, String(decoding: payload(hour: now / 3600 + 5), as: UTF8.self), "future"),
+            (topic, String(decoding: payload(hour: base - 100), as: UTF8.self), "too_old"),
+            (topic, String(decoding: payload(hour: base + 5), as: UTF8.self), "duplicate"),
+            ("aq//reading", good, "bad_station"),
+            ("aq/\(String(repeating: "s", count: 65))/reading", good, "bad_station"),
+            ("aq/a b/reading", good, "bad_station"),
+            ("aq/caf\u{E9}/reading", good, "bad_station"),
+        ]
+        for (t, p, _) in bad { try publisher.publish(topic: t, payload: Array(p.utf8), qos: 1) }
+        try publisher.publish(topic: topic, payload: payload(hour: base + 23), qos: 1)
+
+        let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
+        #expect(forecasts.count == 1, "the good reading after the bad ones was not forecast: \(daemon.output)")
+        let json = forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        #expect(json?["based_on_hour"] as? String == isoHour(base + 23))
+        #expect(inbox.on("aq/a b/forecast").isEmpty && inbox.on("aq//forecast").isEmpty)
+
+        for (t, _, reason) in bad {
+            let entry = FakeJournal.shared?.wait(seconds: 5) {
+                $0["REASON"] == reason && $0["TOPIC"] == AQTestPrintable(t) && $0["PRIORITY"] == "4"
+            }
+            #expect(entry != nil, "no journal entry with REASON=\(reason) for topic \(t.debugDescription.prefix(60))")
+            #expect(entry?["MESSAGE"]?.hasPrefix("reading rejected: ") == true)
+        }
+        let retained = FakeJournal.shared?.wait(seconds: 2) { $0["REASON"] == "retained" && $0["STATION"] == "ret" }
+        #expect(retained != nil)
+        #expect(daemon.wait(seconds: 0.1) == nil, "the daemon died: \(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
+
+    @Test func brokerRestartedMidStreamLosesNoAcceptedReading() throws {
+        let broker = try Broker()
+        let daemon = try startDaemon(broker)
+        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        usleep(300_000)
+        let station = "restart-\(UUID().uuidString.prefix(6))"
+        let publisher = try client(broker, id: "t-restart-pub", clean: false)
+        let total = 200
+        for h in 0..<100 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        usleep(500_000)
+        try broker.restart(downFor: 1.0)
+        // Published while the daemon may not have reconnected yet: the broker queues them in
+        // the daemon's persistent session; those sent while the broker was down are resent by
+        // the publisher's library.
+        for h in 100..<total { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        let reconnected = FakeJournal.shared?.wait(seconds: 15) {
+            $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" && $0["SESSION_PRESENT"] == "true"
+        }
+        #expect(reconnected != nil, "the daemon did not reconnect with its session: \(daemon.output)")
+        sleep(3)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        let stopped = FakeJournal.shared?.all().last { $0["MESSAGE"] == "stopped" && $0["_PID"] == nil && $0["READINGS"] != nil }
+        let forecastsSeen = FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }.count ?? 0
+        #expect(forecastsSeen == total - 23, "forecasts from \(forecastsSeen) hours, expected \(total - 23); \(String(describing: stopped))")
+    }
+}
+
+/// Topics as the daemon writes them into the journal (control characters escaped).
+func AQTestPrintable(_ s: String) -> String {
+    String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined().prefix(200))
+}

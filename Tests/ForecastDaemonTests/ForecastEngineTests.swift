@@ -1,0 +1,97 @@
+import AirQuality
+import Foundation
+import Testing
+
+@testable import ForecastDaemon
+
+enum Shipped {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let modelPath = root.appendingPathComponent("models/aqcast-default.json").path
+    static let model = try! ModelFile.load(path: modelPath)
+    static let binary = root.appendingPathComponent(".build/debug/aqcast").path
+}
+
+func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
+    Array(
+        """
+        {"time": \(hour * 3600 + minute * 60), "pm25": \(pm), "dew_point": -5, "temperature": 3, "pressure": 1018,
+         "wind_direction": "NW", "wind_speed": 2.2}
+        """.utf8)
+}
+
+@Suite struct ForecastEngineTests {
+    let start: Int64 = 385_000
+    var now: Double { Double(start + 100) * 3600 }
+
+    func engine(_ tweak: (inout ForecastEngine.Settings) -> Void = { _ in }) -> ForecastEngine {
+        var s = ForecastEngine.Settings()
+        tweak(&s)
+        return ForecastEngine(model: Shipped.model, modelName: "m.json", settings: s)
+    }
+
+    @Test func forecastsOnceTheWindowIsWholeAndSaysWhyBefore() throws {
+        let e = engine()
+        for h in 0..<23 {
+            guard case .accepted(_, let f, let waiting) = e.ingest(station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+            else { Issue.record("hour \(h) rejected"); return }
+            #expect(f == nil)
+            #expect(waiting?.hasPrefix("window incomplete: \(h + 1) of 24 hours") == true)
+        }
+        guard case .accepted(_, let forecast?, nil) = e.ingest(station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
+        else { Issue.record("no forecast after 24 hours"); return }
+        #expect(forecast.basedOnHour == start + 23 && forecast.hours.count == 8)
+        let json = try JSONSerialization.jsonObject(with: Data(forecast.json())) as! [String: Any]
+        let hours = json["hours"] as! [[String: Any]]
+        #expect(json["station"] as? String == "s1" && hours.count == 8)
+        #expect(hours[0]["time"] as? String == isoHour(start + 24) && hours[7]["horizon"] as? Int == 8)
+        #expect((json["model"] as? String)?.hasPrefix("m.json default/seed 1/") == true)
+        #expect(e.snapshot().forecasts == 1 && e.snapshot().accepted == 24)
+    }
+
+    @Test func rejectsRetainedFutureDuplicateAndOldReadingsAndCountsThem() {
+        let e = engine()
+        func code(_ p: [UInt8], retained: Bool = false) -> Rejection.Code? {
+            if case .rejected(let r) = e.ingest(station: "s1", payload: p, retained: retained, now: now) { return r.code }
+            return nil
+        }
+        #expect(code(payload(hour: start), retained: true) == .retained)
+        #expect(code(payload(hour: start + 101)) == .future)
+        #expect(code(payload(hour: start + 50)) == nil)
+        #expect(code(payload(hour: start + 50)) == .duplicate)
+        #expect(code(payload(hour: start + 10)) == .tooOld)
+        let c = e.snapshot()
+        #expect(c.rejected[.retained] == 1 && c.rejected[.future] == 1 && c.rejected[.duplicate] == 1 && c.rejected[.tooOld] == 1)
+        #expect(c.accepted == 1 && c.stations == 1)
+    }
+
+    @Test func aFloodingStationIsThrottledAndOthersAreNot() {
+        let e = engine { $0.stationReadingsPerMinute = 5 }
+        var refused = 0
+        for m in 0..<20 {
+            if case .rejected(let r) = e.ingest(station: "loud", payload: payload(hour: start, minute: Int64(m)), retained: false, now: now) {
+                #expect(r.code == .flood)
+                refused += 1
+            }
+        }
+        #expect(refused == 15)
+        if case .rejected = e.ingest(station: "quiet", payload: payload(hour: start), retained: false, now: now) {
+            Issue.record("a quiet station was throttled")
+        }
+        // A minute later the loud station has its allowance back.
+        if case .rejected = e.ingest(station: "loud", payload: payload(hour: start + 1), retained: false, now: now + 60) {
+            Issue.record("allowance not refilled")
+        }
+    }
+
+    @Test func anHourCompletesWhenTheNextHourStartsWhenSeveralReadingsAreExpected() {
+        let e = engine { $0.readingsPerHour = 4 }
+        for h in 0..<24 {
+            _ = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+        }
+        #expect(e.snapshot().forecasts == 0)  // hour 23 has 1 of 4 readings
+        guard case .accepted(_, let f?, _) = e.ingest(station: "s", payload: payload(hour: start + 24), retained: false, now: now)
+        else { Issue.record("the next hour did not complete hour 23"); return }
+        #expect(f.basedOnHour == start + 23)
+    }
+}
