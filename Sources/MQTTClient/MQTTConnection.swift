@@ -61,6 +61,9 @@ public final class MQTTConnection: @unchecked Sendable {
         let version = s.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "protocol version")
         try check(mosquitto_max_inflight_messages_set(handle, UInt32(s.maximumInflight)), "maximum in flight")
+        // Small messages both ways: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
+        // hold a forecast back for tens of milliseconds.
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
         if s.protocolVersion == .v5 {
             try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(s.maximumInflight)), "receive maximum")
         }
