@@ -131,10 +131,7 @@ public enum ReadingDecoder {
             return .success(Int64(v.rounded(.down)))
         }
         if case .string(let s) = raw {
-            let plain = ISO8601DateFormatter()
-            let fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let d = plain.date(from: s) ?? fractional.date(from: s) {
+            if let d = isoPlain.date(from: s) ?? isoFractional.date(from: s) {
                 return .success(Int64(d.timeIntervalSince1970.rounded(.down)))
             }
             return .failure(Rejection(.badTime, "field 'time' is '\(s.prefix(40))', not ISO 8601 (e.g. 2014-01-01T05:00:00Z)"))
@@ -142,6 +139,14 @@ public enum ReadingDecoder {
         return .failure(Rejection(.wrongType, "field 'time' must be an ISO 8601 string or Unix seconds"))
     }
 }
+
+// Formatters are costly to create; these are only read after creation.
+nonisolated(unsafe) private let isoPlain = ISO8601DateFormatter()
+nonisolated(unsafe) private let isoFractional: ISO8601DateFormatter = {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f
+}()
 
 /// Any JSON value, decoded strictly: a number is never a Bool and the other way round.
 enum JSONValue: Decodable {
