@@ -49,11 +49,4 @@ public struct PRSADataset: Sendable {
             records: try PRSAReader.parse(text, file: file), testYear: testYear, normalisation: normalisation,
             source: file)
     }
-
-    /// The first hour of test window `i` as `yyyy-mm-dd hh:00`.
-    public func testWindowHourLabel(_ i: Int) -> String {
-        let r = records[min(test.firstRow(i) + Self.steps, records.count - 1)]
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(r.year)-\(two(r.month))-\(two(r.day)) \(two(r.hour)):00"
-    }
 }

@@ -37,31 +37,14 @@ public func rnnTanh(_ x: Double) -> Double {
     return Double(signOf: x, magnitudeOf: t)
 }
 
-/// The `Float` counterpart of ``rnnTanh(_:)-(Double)``: the same reduction with a degree-7
-/// polynomial (truncation error below 1e-8 on `|r| <= ln2 / 2`), four lanes to an SSE register.
+/// The `Float` hyperbolic tangent: one lane of the 8-lane version below, so scalar and vector
+/// paths agree bit for bit.
 @inlinable @inline(__always)
-public func rnnTanh(_ x: Float) -> Float {
-    let ax = Swift.min(abs(x), 9)  // tanh(9) rounds to 1 in Float
-    let y = -2 * ax  // in [-18, 0]
-    let shifter: Float = 12_582_912  // 1.5 * 2^23
-    let shifted = y * 1.442_695_04 + shifter
-    let k = shifted - shifter
-    let r = (y - k * 0.693_145_751_953_125) - k * 1.428_606_820_309_417_2e-6
-    let r2 = r * r
-    let r4 = r2 * r2
-    let q0 = 1 + r
-    let q1 = 0.5 + r * (1.0 / 6)
-    let q2 = 1.0 / 24 + r * (1.0 / 120)
-    let q3 = 1.0 / 720 + r * (1.0 / 5_040)
-    let p = (q0 + q1 * r2) + (q2 + q3 * r2) * r4
-    let scale = Float(bitPattern: (shifted.bitPattern &+ 127) &<< 23)
-    let e = p * scale
-    let t = (1 - e) / (1 + e)
-    return Float(signOf: x, magnitudeOf: t)
-}
+public func rnnTanh(_ x: Float) -> Float { rnnTanh(SIMD8(repeating: x))[0] }
 
-/// Eight lanes of ``rnnTanh(_:)-(Float)``, bit for bit the same arithmetic, written on SIMD
-/// types so a batch kernel keeps its values in registers.
+/// Eight lanes of a `Float` hyperbolic tangent: the reduction of ``rnnTanh(_:)-(Double)`` with a
+/// degree-7 polynomial (truncation error below 1e-8 on `|r| <= ln2 / 2`), on SIMD types so a
+/// batch kernel keeps its values in registers.
 @inlinable @inline(__always)
 public func rnnTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     typealias V = SIMD8<Float>
