@@ -50,7 +50,8 @@ struct SVGChart {
             svg += "<text x=\"\(f(left - 5))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label)</text>\n"
             let xv = x0 + (x1 - x0) * Double(i) / 5
             let x = left + Double(i) / 5 * pw
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + ph + 15))\" text-anchor=\"middle\">\(formatSignificant(xv))</text>\n"
+            let xLabel = x1 - x0 >= 10 ? formatFixed(xv, 0) : formatSignificant(xv)
+            svg += "<text x=\"\(f(x))\" y=\"\(f(top + ph + 15))\" text-anchor=\"middle\">\(xLabel)</text>\n"
         }
         svg += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>\n"
         svg += "<text transform=\"translate(14 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">"
