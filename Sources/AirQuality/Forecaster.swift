@@ -6,6 +6,13 @@ public struct ForecastHour: Sendable, Equatable, Codable {
     public var pm25: Double
     public var lower: Double
     public var upper: Double
+
+    public init(horizon: Int, pm25: Double, lower: Double, upper: Double) {
+        self.horizon = horizon
+        self.pm25 = pm25
+        self.lower = lower
+        self.upper = upper
+    }
 }
 
 /// Recursive multi-hour forecasts from the last `steps` hours of raw features, each prediction

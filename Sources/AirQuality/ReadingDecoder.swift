@@ -66,10 +66,7 @@ public enum ReadingDecoder {
         guard payload.count <= maximumPayloadBytes else {
             return .failure(Rejection(.tooLarge, "payload is \(payload.count) bytes (at most \(maximumPayloadBytes))"))
         }
-        let object: JSONValue
-        do {
-            object = try JSONDecoder().decode(JSONValue.self, from: Data(payload))
-        } catch {
+        guard let object = JSONScanner.parse(payload) else {
             return .failure(Rejection(.notJSON, "payload is not valid JSON"))
         }
         guard case .object(let fields) = object else {
@@ -148,24 +145,7 @@ nonisolated(unsafe) private let isoFractional: ISO8601DateFormatter = {
     return f
 }()
 
-/// Any JSON value, decoded strictly: a number is never a Bool and the other way round.
-enum JSONValue: Decodable {
+/// Any JSON value: a number is never a Bool and the other way round.
+enum JSONValue {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
 }

@@ -185,24 +185,41 @@ public struct StationForecast: Sendable, Equatable {
             && a.hours == b.hours && a.intervalLevels == b.intervalLevels
     }
 
-    /// The JSON published to the forecast topic.
+    /// The JSON published to the forecast topic, written straight into bytes (this runs for
+    /// every completed hour of every station).
     public func json() -> [UInt8] {
-        func number(_ v: Double) -> String { formatFixed(v, 1) }
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + 96 * hours.count)
+        func text(_ s: String) { out.append(contentsOf: s.utf8) }
         let issued = Int64(issuedAt.rounded(.down))
-        let issuedText = String(isoHour(issued / 3600).prefix(14)) + two((issued % 3600) / 60) + ":" + two(issued % 60) + "Z"
-        var out = "{\"station\":\"\(station)\",\"issued_at\":\"\(issuedText)\",\"based_on_hour\":\"\(isoHour(basedOnHour))\","
-        out += "\"model\":\"\(model)\",\"weather\":\"held at the last observed hour\","
-        out += "\"interval\":{\"lower_quantile\":\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},"
-        out += "\"unit\":\"ug/m3\",\"hours\":["
-        out += hours.map { h in
-            "{\"time\":\"\(isoHour(basedOnHour + Int64(h.horizon)))\",\"horizon\":\(h.horizon),\"pm25\":\(number(h.pm25)),"
-                + "\"lower\":\(number(h.lower)),\"upper\":\(number(h.upper))}"
-        }.joined(separator: ",")
-        out += "]}"
-        return Array(out.utf8)
+        text("{\"station\":\"")
+        text(station)
+        text("\",\"issued_at\":\"")
+        appendISOTime(issued, to: &out)
+        text("\",\"based_on_hour\":\"")
+        appendISOTime(basedOnHour * 3600, to: &out)
+        text("\",\"model\":\"")
+        text(model)
+        text("\",\"weather\":\"held at the last observed hour\",\"interval\":{\"lower_quantile\":")
+        text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")
+        for (i, h) in hours.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            text("{\"time\":\"")
+            appendISOTime((basedOnHour + Int64(h.horizon)) * 3600, to: &out)
+            text("\",\"horizon\":")
+            appendInteger(Int64(h.horizon), to: &out)
+            text(",\"pm25\":")
+            appendTenths(h.pm25, to: &out)
+            text(",\"lower\":")
+            appendTenths(h.lower, to: &out)
+            text(",\"upper\":")
+            appendTenths(h.upper, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        text("]}")
+        return out
     }
 
-    private func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
 }
 
 extension ModelFile {
@@ -218,4 +235,58 @@ extension ModelFile {
         let hex = String(hash, radix: 16)
         return "\(name) \(training.recipe.name)/seed \(training.seed)/\(String(repeating: "0", count: 16 - hex.count) + hex)"
     }
+}
+
+/// Appends a non-negative integer's digits, at least `width` of them.
+func appendInteger(_ v: Int64, width: Int = 1, to out: inout [UInt8]) {
+    var digits: [UInt8] = []
+    var n = v < 0 ? -v : v
+    repeat {
+        digits.append(UInt8(ascii: "0") + UInt8(n % 10))
+        n /= 10
+    } while n > 0
+    if v < 0 { out.append(UInt8(ascii: "-")) }
+    for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
+    out.append(contentsOf: digits.reversed())
+}
+
+/// Appends `v` rounded to one decimal, e.g. `147.2`.
+func appendTenths(_ v: Double, to out: inout [UInt8]) {
+    guard v.isFinite else {
+        out.append(contentsOf: "null".utf8)
+        return
+    }
+    let tenths = Int64((abs(v) * 10).rounded())
+    if v < 0 && tenths != 0 { out.append(UInt8(ascii: "-")) }
+    appendInteger(tenths / 10, to: &out)
+    out.append(UInt8(ascii: "."))
+    out.append(UInt8(ascii: "0") + UInt8(tenths % 10))
+}
+
+/// Appends Unix seconds as `yyyy-mm-ddThh:mm:ssZ` (UTC).
+func appendISOTime(_ seconds: Int64, to out: inout [UInt8]) {
+    let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+    let rest = seconds - days * 86400
+    // Civil date from days since 1970 (Howard Hinnant's algorithm).
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    appendInteger(year, width: 4, to: &out)
+    out.append(UInt8(ascii: "-"))
+    appendInteger(month, width: 2, to: &out)
+    out.append(UInt8(ascii: "-"))
+    appendInteger(day, width: 2, to: &out)
+    out.append(UInt8(ascii: "T"))
+    appendInteger(rest / 3600, width: 2, to: &out)
+    out.append(UInt8(ascii: ":"))
+    appendInteger(rest % 3600 / 60, width: 2, to: &out)
+    out.append(UInt8(ascii: ":"))
+    appendInteger(rest % 60, width: 2, to: &out)
+    out.append(UInt8(ascii: "Z"))
 }

@@ -136,3 +136,20 @@ extension Result where Failure == Rejection {
         #expect(ReadingDecoder.validateStation(String(repeating: "x", count: 64)) == nil)
     }
 }
+
+@Suite struct JSONScannerTests {
+    @Test func acceptsJSONAndRefusesWhatIsNot() {
+        let good = [#"{"a": 1, "b": [true, false, null, -0.5e3], "c": {"d": "x\"\u00e9\ud83d\ude00"}}"#, "  7 ", #""s""#, "[]", "{}"]
+        for text in good { #expect(JSONScanner.parse(Array(text.utf8)) != nil, "\(text)") }
+        let bad = ["", "{", #"{"a":}"#, #"{"a": 1,}"#, "[1,]", "01", "1.", "-", "NaN", "Infinity", "nul", #"{"a": 1} x"#,
+                   "\"tab\there\"", #""\x""#, #""\ud800""#, "{a: 1}", "'s'"]
+        for text in bad { #expect(JSONScanner.parse(Array(text.utf8)) == nil, "\(text.debugDescription)") }
+    }
+
+    @Test func decodesEscapesAndNumbers() {
+        guard case .object(let o)? = JSONScanner.parse(Array(#"{"s": "a\\b\/\n\u00e9\ud83d\ude00", "n": -12.5e-1}"#.utf8))
+        else { Issue.record("not an object"); return }
+        if case .string(let s)? = o["s"] { #expect(s == "a\\b/\n\u{e9}\u{1F600}") } else { Issue.record("no string") }
+        if case .number(let n)? = o["n"] { #expect(n == -1.25) } else { Issue.record("no number") }
+    }
+}

@@ -95,3 +95,19 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect(f.basedOnHour == start + 23)
     }
 }
+
+@Suite struct ForecastJSONTests {
+    @Test func forecastJSONHasEveryFieldAndExactNumbers() throws {
+        let f = StationForecast(
+            station: "roof-1", basedOnHour: 1_388_552_400 / 3600, issuedAt: 1_795_804_380.7, model: "m",
+            hours: [ForecastHour(horizon: 1, pm25: 147.25, lower: 0.04, upper: 1000),
+                    ForecastHour(horizon: 2, pm25: 9.96, lower: 0, upper: 20.5)],
+            intervalLevels: (0.05, 0.95))
+        let text = String(decoding: f.json(), as: UTF8.self)
+        #expect(text.hasPrefix(#"{"station":"roof-1","issued_at":"2026-11-27T18:33:00Z","based_on_hour":"2014-01-01T05:00:00Z","model":"m","#))
+        #expect(text.contains(#"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0}"#))
+        #expect(text.contains(#"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5}"#))
+        let object = try JSONSerialization.jsonObject(with: Data(f.json())) as? [String: Any]
+        #expect((object?["hours"] as? [Any])?.count == 2)
+    }
+}
