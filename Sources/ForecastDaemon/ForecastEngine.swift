@@ -47,7 +47,8 @@ public final class ForecastEngine: @unchecked Sendable {
         var window: StationWindow
         var tokens: Double
         var lastRefill: Double
-        var status: String
+        /// Why the last completed hour gave no forecast; nil when it did.
+        var waiting: String?
     }
 
     private let lock = NSLock()
@@ -95,7 +96,8 @@ public final class ForecastEngine: @unchecked Sendable {
     public func status(of station: String) -> String? {
         lock.lock()
         defer { lock.unlock() }
-        return stations[station]?.status
+        guard let s = stations[station] else { return nil }
+        return s.waiting ?? s.window.lastForecastHour.map { "forecast from \(isoHour($0))" }
     }
 
     /// Handles one payload for `station`; `now` is the wall clock in Unix seconds.
@@ -114,16 +116,21 @@ public final class ForecastEngine: @unchecked Sendable {
             return reject(
                 Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
         }
-        var s = stations[station]
-            ?? Station(
+        if stations[station] == nil {
+            stations[station] = Station(
                 window: StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours),
-                tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, status: "no reading yet")
+                tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, waiting: "no reading yet")
+        }
+        // In place: a copy of the station would copy its window on every reading.
+        return update(&stations[station]!, with: reading, now: now)
+    }
+
+    private func update(_ s: inout Station, with reading: Reading, now: Double) -> Outcome {
         // Token bucket: a minute's allowance, refilled continuously.
         let rate = Double(settings.stationReadingsPerMinute) / 60
         s.tokens = min(Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill) * rate)
         s.lastRefill = now
         guard s.tokens >= 1 else {
-            stations[station] = s
             return reject(Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))
         }
         s.tokens -= 1
@@ -131,7 +138,6 @@ public final class ForecastEngine: @unchecked Sendable {
         let counted: Int
         switch s.window.add(reading) {
         case .failure(let r):
-            stations[station] = s
             return reject(r)
         case .success(.counted(_, let readings)):
             counted = readings
@@ -151,17 +157,16 @@ public final class ForecastEngine: @unchecked Sendable {
             case .success(let rows):
                 let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
                 forecast = StationForecast(
-                    station: station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
+                    station: reading.station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
                     intervalLevels: forecaster.intervalLevels)
                 s.window.lastForecastHour = hour
-                s.status = "forecast from \(isoHour(hour))"
+                s.waiting = nil
                 counters.forecasts += 1
             case .failure(let why):
                 waiting = why.description
-                s.status = why.description
+                s.waiting = why.description
             }
         }
-        stations[station] = s
         return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting)
     }
 

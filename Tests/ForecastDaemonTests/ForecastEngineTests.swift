@@ -38,6 +38,7 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
             #expect(f == nil)
             #expect(waiting?.hasPrefix("window incomplete: \(h + 1) of 24 hours") == true)
         }
+        #expect(e.status(of: "s1") == "window incomplete: 23 of 24 hours up to \(isoHour(start + 22))")
         guard case .accepted(_, let forecast?, nil) = e.ingest(station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
         else { Issue.record("no forecast after 24 hours"); return }
         #expect(forecast.basedOnHour == start + 23 && forecast.hours.count == 8)
@@ -47,6 +48,7 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect(hours[0]["time"] as? String == isoHour(start + 24) && hours[7]["horizon"] as? Int == 8)
         #expect((json["model"] as? String)?.hasPrefix("m.json default/seed 1/") == true)
         #expect(e.snapshot().forecasts == 1 && e.snapshot().accepted == 24)
+        #expect(e.status(of: "s1") == "forecast from \(isoHour(start + 23))")
     }
 
     @Test func rejectsRetainedFutureDuplicateAndOldReadingsAndCountsThem() {
