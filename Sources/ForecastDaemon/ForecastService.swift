@@ -24,7 +24,10 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let pattern: TopicPattern
     private var readySent = false
     private var brokerState = "connecting"
-    private var floodLogged: [String: Double] = [:]
+    /// Rejections logged per station in the current minute (the counters have them all).
+    private var rejectionsLogged: [String: Int] = [:]
+    private var rejectionMinute = 0.0
+    static let rejectionsLoggedPerMinute = 30
     private var connection: MQTTConnection?
 
     /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
@@ -117,12 +120,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
         case .rejected(let r):
-            if r.code == .flood {
-                // One line a minute per flooding station; the counter has them all.
-                let last = lock.withLock { floodLogged[station] ?? 0 }
-                guard now - last >= 60 else { return }
-                lock.withLock { floodLogged[station] = now }
-            }
+            guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
             logger.warning(
                 "reading rejected: \(r.reason)",
                 metadata: [
@@ -175,6 +173,24 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.warning(
                 "broker connection lost, reconnecting: \(reason)",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+        }
+    }
+
+    /// At most ``rejectionsLoggedPerMinute`` lines a minute per station, and one a minute for a
+    /// flooding station, so a misbehaving sensor cannot flood the journal; the map is cleared
+    /// every minute, so random station ids cannot grow it without bound.
+    private func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
+        lock.withLock {
+            if now - rejectionMinute >= 60 {
+                rejectionMinute = now
+                rejectionsLogged.removeAll(keepingCapacity: true)
+            }
+            let key = code == .flood ? "flood " + station : station
+            let limit = code == .flood ? 1 : Self.rejectionsLoggedPerMinute
+            let n = rejectionsLogged[key, default: 0]
+            guard n < limit else { return false }
+            rejectionsLogged[key] = n + 1
+            return true
         }
     }
 

@@ -148,6 +148,22 @@ let base: Int64 = 385_000
         #expect(daemon.wait(seconds: 10) == 0)
     }
 
+    @Test func aBrokenSensorCannotFloodTheJournal() throws {
+        let broker = try Broker()
+        let daemon = try startDaemon(broker)
+        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        let publisher = try client(broker, id: "t-noisy")
+        let station = "noisy-\(UUID().uuidString.prefix(6))"
+        for _ in 0..<100 { try publisher.publish(topic: "aq/\(station)/reading", payload: Array("garbage".utf8), qos: 1) }
+        sleep(2)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        let logged = FakeJournal.shared?.all().filter { $0["STATION"] == station && $0["REASON"] == "not_json" }.count
+        #expect(logged == 30, "journal lines for 100 bad payloads: \(String(describing: logged))")
+        let stopped = FakeJournal.shared?.wait(seconds: 2) { $0["MESSAGE"] == "stopped" && $0["REJECTED"] == "100" }
+        #expect(stopped != nil, "the counters should still have all 100")
+    }
+
     @Test func brokerRestartedMidStreamLosesNoAcceptedReading() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)
