@@ -46,15 +46,35 @@ public final class Forecaster {
 
     /// Forecasts `hours` hours after the window. `window` holds `steps` rows of the six raw
     /// features (µg/m³, °C, °C, hPa, wind code, m/s), oldest first, row-major.
-    public func forecast(window: [Double], hours: Int) -> [ForecastHour] {
+    ///
+    /// `weather`, when given, holds for each hour ahead (index 0 = 1 hour) the six raw features
+    /// expected then, or nil: where given, its weather replaces the held one (PM2.5 is ignored).
+    public func forecast(window: [Double], hours: Int, weather: [[Double]?]? = nil) -> [ForecastHour] {
         let f = model.features.count
         let T = model.steps
         precondition(window.count == T * f, "window must hold steps x features values")
         precondition((1...Self.maximumHorizon).contains(hours))
         let norm = model.normalisation
         for i in 0..<(T * f) { known[i] = norm.features[i % f].normalise(window[i]) }
+        var future: [Double]?
+        if let weather {
+            var rows = [Double](repeating: .nan, count: hours * f)
+            for (k, row) in weather.prefix(hours).enumerated() {
+                guard let row else { continue }
+                for i in 0..<f where i != Feature.pm25.rawValue { rows[k * f + i] = norm.features[i].normalise(row[i]) }
+            }
+            future = rows
+        }
         known.withUnsafeBufferPointer { k in
-            raw.withUnsafeMutableBufferPointer { kernel.forecast(known: k, hours: hours, into: $0.baseAddress!) }
+            raw.withUnsafeMutableBufferPointer { out in
+                if let future {
+                    future.withUnsafeBufferPointer {
+                        kernel.forecast(known: k, hours: hours, future: $0, into: out.baseAddress!)
+                    }
+                } else {
+                    kernel.forecast(known: k, hours: hours, into: out.baseAddress!)
+                }
+            }
         }
         return (0..<hours).map { h in
             let value = max(0, norm.target.denormalise(raw[h]))

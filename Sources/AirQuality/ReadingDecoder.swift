@@ -72,6 +72,10 @@ public enum ReadingDecoder {
         guard case .object(let fields) = object else {
             return .failure(Rejection(.notObject, "payload is JSON but not an object"))
         }
+        return decode(fields: fields, station: station)
+    }
+
+    static func decode(fields: [String: JSONValue], station: String) -> Result<Reading, Rejection> {
         func number(_ name: String) -> Result<Double, Rejection> {
             guard let raw = fields[name] else { return .failure(Rejection(.missingField, "field '\(name)' is missing")) }
             guard case .number(let v) = raw else {
@@ -100,6 +104,45 @@ public enum ReadingDecoder {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// One hour of a weather forecast: Unix time and the six raw features (PM2.5 set to 0).
+    public struct WeatherHour: Sendable, Equatable {
+        public var time: Int64
+        public var features: [Double]
+        public var hour: Int64 { time >= 0 ? time / 3600 : (time - 3599) / 3600 }
+    }
+
+    /// A weather forecast for a station: `{"hours": [{"time": ..., "dew_point": ...,
+    /// "temperature": ..., "pressure": ..., "wind_direction": ..., "wind_speed": ...}, ...]}`,
+    /// each hour checked like a reading's weather, at most 48 hours.
+    public static func decodeWeather(_ payload: [UInt8], station: String) -> Result<[WeatherHour], Rejection> {
+        if let problem = validateStation(station) { return .failure(problem) }
+        guard payload.count <= maximumPayloadBytes else {
+            return .failure(Rejection(.tooLarge, "payload is \(payload.count) bytes (at most \(maximumPayloadBytes))"))
+        }
+        guard let object = JSONScanner.parse(payload) else {
+            return .failure(Rejection(.notJSON, "payload is not valid JSON"))
+        }
+        guard case .object(let top) = object else {
+            return .failure(Rejection(.notObject, "payload is JSON but not an object"))
+        }
+        guard case .array(let items)? = top["hours"] else {
+            return .failure(Rejection(.missingField, "field 'hours' (an array) is missing"))
+        }
+        guard items.count <= 48 else { return .failure(Rejection(.outOfRange, "more than 48 hours")) }
+        var out: [WeatherHour] = []
+        for (n, item) in items.enumerated() {
+            guard case .object(var fields) = item else {
+                return .failure(Rejection(.wrongType, "hours[\(n)] is not an object"))
+            }
+            fields["pm25"] = .number(0)
+            switch decode(fields: fields, station: station) {
+            case .failure(let r): return .failure(Rejection(r.code, "hours[\(n)]: \(r.reason)"))
+            case .success(let r): out.append(WeatherHour(time: r.time, features: r.features))
+            }
+        }
+        return .success(out)
     }
 
     static func parseDirection(_ raw: JSONValue?) -> Result<WindDirection, Rejection> {

@@ -84,7 +84,14 @@ public final class RecursiveForecastKernel {
 
     /// Forecasts `hours` steps after `known` (`steps x inputSize` values, oldest row first) and
     /// writes the network's outputs to `out[0 ..< hours]`.
-    public func forecast(known: UnsafeBufferPointer<Double>, hours: Int, into out: UnsafeMutablePointer<Double>) {
+    ///
+    /// `future`, when given, holds `hours x inputSize` values for the future rows: where a value
+    /// is not NaN it replaces the held one (a weather forecast, say); the fed-back feature is
+    /// always the network's own forecast.
+    public func forecast(
+        known: UnsafeBufferPointer<Double>, hours: Int, future: UnsafeBufferPointer<Double>? = nil,
+        into out: UnsafeMutablePointer<Double>
+    ) {
         let a = network.architecture
         let f = a.inputSize
         let T = steps
@@ -92,8 +99,12 @@ public final class RecursiveForecastKernel {
         precondition((1...maximumHours).contains(hours))
         for i in 0..<(T * f) { rows[i] = Float(known[i]) }
         // Future rows: the last known row; the fed-back feature is written as forecasts arrive.
+        if let future { precondition(future.count >= hours * f, "future rows must hold hours x inputSize values") }
         for r in T..<(T + hours) {
-            for i in 0..<f { rows[r * f + i] = rows[(T - 1) * f + i] }
+            for i in 0..<f {
+                let given = future.map { $0[(r - T) * f + i] } ?? .nan
+                rows[r * f + i] = given.isNaN ? rows[(T - 1) * f + i] : Float(given)
+            }
         }
         var first = 0
         while first < hours {

@@ -17,6 +17,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var readingTopic = "aq/+/reading"
     /// Where forecasts go; `{station}` is replaced by the station id.
     public var forecastTopic = "aq/{station}/forecast"
+    /// Optional weather forecasts per station (`+` = station id); empty: none, weather is held.
+    public var weatherTopic = ""
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"
 

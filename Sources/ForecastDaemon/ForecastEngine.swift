@@ -49,6 +49,8 @@ public final class ForecastEngine: @unchecked Sendable {
         var lastRefill: Double
         /// Why the last completed hour gave no forecast; nil when it did.
         var waiting: String?
+        /// Expected weather by hour, from the weather-forecast topic (raw features).
+        var weather: [Int64: [Double]] = [:]
     }
 
     private let lock = NSLock()
@@ -116,13 +118,32 @@ public final class ForecastEngine: @unchecked Sendable {
             return reject(
                 Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
         }
-        if stations[station] == nil {
-            stations[station] = Station(
-                window: StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours),
-                tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, waiting: "no reading yet")
-        }
+        if stations[station] == nil { stations[station] = newStation(now: now) }
         // In place: a copy of the station would copy its window on every reading.
         return update(&stations[station]!, with: reading, now: now)
+    }
+
+    /// Stores a station's weather forecast for the hours ahead; returns how many hours it holds
+    /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
+    /// Retained weather forecasts are fine: a forecast is naturally the latest state.
+    public func ingestWeather(station: String, payload: [UInt8], now: Double) -> Result<Int, Rejection> {
+        lock.lock()
+        defer { lock.unlock() }
+        let hours: [ReadingDecoder.WeatherHour]
+        switch ReadingDecoder.decodeWeather(payload, station: station) {
+        case .failure(let r):
+            counters.rejected[r.code, default: 0] += 1
+            return .failure(r)
+        case .success(let h): hours = h
+        }
+        if stations[station] == nil { stations[station] = newStation(now: now) }
+        let newest = stations[station]!.window.newestHour ?? .min
+        for h in hours where h.hour > newest { stations[station]!.weather[h.hour] = h.features }
+        if stations[station]!.weather.count > 96 {
+            let keep = stations[station]!.weather.keys.sorted().suffix(96)
+            stations[station]!.weather = stations[station]!.weather.filter { keep.contains($0.key) }
+        }
+        return .success(stations[station]!.weather.count)
     }
 
     private func update(_ s: inout Station, with reading: Reading, now: Double) -> Outcome {
@@ -155,10 +176,17 @@ public final class ForecastEngine: @unchecked Sendable {
         if let hour = complete, hour > (s.window.lastForecastHour ?? .min) {
             switch s.window.window(endingAt: hour) {
             case .success(let rows):
-                let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
+                var expected: [[Double]?]?
+                var supplied = 0
+                if !s.weather.isEmpty {
+                    s.weather = s.weather.filter { $0.key > hour }
+                    expected = (1...settings.horizonHours).map { s.weather[hour + Int64($0)] }
+                    supplied = expected!.compactMap { $0 }.count
+                }
+                let hours = forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
                 forecast = StationForecast(
                     station: reading.station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
-                    intervalLevels: forecaster.intervalLevels)
+                    intervalLevels: forecaster.intervalLevels, weatherSupplied: supplied)
                 s.window.lastForecastHour = hour
                 s.waiting = nil
                 counters.forecasts += 1
@@ -168,6 +196,12 @@ public final class ForecastEngine: @unchecked Sendable {
             }
         }
         return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting)
+    }
+
+    private func newStation(now: Double) -> Station {
+        Station(
+            window: StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours),
+            tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, waiting: "no reading yet")
     }
 
     private func reject(_ r: Rejection) -> Outcome {
@@ -184,10 +218,12 @@ public struct StationForecast: Sendable, Equatable {
     public var model: String
     public var hours: [ForecastHour]
     public var intervalLevels: (lower: Double, upper: Double)
+    /// Hours ahead whose weather came from the weather-forecast topic (the rest held).
+    public var weatherSupplied = 0
 
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
-            && a.hours == b.hours && a.intervalLevels == b.intervalLevels
+            && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.weatherSupplied == b.weatherSupplied
     }
 
     /// The JSON published to the forecast topic, written straight into bytes (this runs for
@@ -205,7 +241,12 @@ public struct StationForecast: Sendable, Equatable {
         appendISOTime(basedOnHour * 3600, to: &out)
         text("\",\"model\":\"")
         text(model)
-        text("\",\"weather\":\"held at the last observed hour\",\"interval\":{\"lower_quantile\":")
+        if weatherSupplied == 0 {
+            text("\",\"weather\":\"held at the last observed hour")
+        } else {
+            text("\",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour")
+        }
+        text("\",\"interval\":{\"lower_quantile\":")
         text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")
         for (i, h) in hours.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

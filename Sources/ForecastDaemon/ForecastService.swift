@@ -22,6 +22,7 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let lock = NSLock()
     private var configuration: DaemonConfiguration
     private let pattern: TopicPattern
+    private let weatherPattern: TopicPattern?
     private var readySent = false
     private var brokerState = "connecting"
     /// Rejections logged per station in the current minute (the counters have them all).
@@ -41,6 +42,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         self.notifier = notifier
         self.configuration = configuration
         self.pattern = pattern
+        weatherPattern = configuration.weatherTopic.isEmpty ? nil : TopicPattern(configuration.weatherTopic)
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration))
         logger.info(
             "model loaded",
@@ -56,6 +58,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             onEvent: { [weak self] event in self?.handle(event) })
         lock.withLock { self.connection = connection }
         try connection.subscribe(config.readingTopic, qos: 1)
+        if weatherPattern != nil { try connection.subscribe(config.weatherTopic, qos: 1) }
         if config.protocolVersion == "5" {
             logger.warning(
                 "MQTT v5: libmosquitto's automatic reconnect sends no session expiry, so the broker drops this client's session (and queued readings) at each reconnect; protocol \"3.1.1\" keeps it")
@@ -113,6 +116,23 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
         let config = lock.withLock { configuration }
+        if let weatherPattern, let station = weatherPattern.station(in: message.topic) {
+            let now = Date().timeIntervalSince1970
+            switch engine.ingestWeather(station: station, payload: message.payload, now: now) {
+            case .success(let held):
+                logger.debug("weather forecast stored", metadata: ["station": "\(station)", "hours": "\(held)"])
+            case .failure(let r):
+                if shouldLogRejection(station: station, code: r.code, now: now) {
+                    logger.warning(
+                        "weather forecast rejected: \(r.reason)",
+                        metadata: [
+                            "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
+                            "reason": "\(r.code.rawValue)",
+                        ])
+                }
+            }
+            return
+        }
         guard let station = pattern.station(in: message.topic) else {
             logger.warning("message on an unexpected topic", metadata: ["topic": "\(Self.printable(message.topic))"])
             return

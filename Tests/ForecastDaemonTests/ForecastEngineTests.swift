@@ -113,3 +113,59 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect((object?["hours"] as? [Any])?.count == 2)
     }
 }
+
+@Suite struct WeatherForecastTests {
+    let start: Int64 = 385_000
+    var now: Double { Double(start + 100) * 3600 }
+
+    func weather(from hour: Int64, count: Int, temperature: Double, direction: String = "SE") -> [UInt8] {
+        let hours = (0..<count).map { k in
+            "{\"time\": \((hour + Int64(k)) * 3600), \"dew_point\": 10, \"temperature\": \(temperature), \"pressure\": 1000, \"wind_direction\": \"\(direction)\", \"wind_speed\": 6}"
+        }
+        return Array("{\"hours\": [\(hours.joined(separator: ","))]}".utf8)
+    }
+
+    func forecast(_ e: ForecastEngine, station: String) -> StationForecast? {
+        var last: StationForecast?
+        for h in 0..<24 {
+            if case .accepted(_, let f?, _) = e.ingest(station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now) {
+                last = f
+            }
+        }
+        return last
+    }
+
+    @Test func suppliedWeatherIsUsedAndSaidSo() throws {
+        let e = ForecastEngine(model: Shipped.model, modelName: "m", settings: .init())
+        let held = try #require(forecast(e, station: "a"))
+        #expect(String(decoding: held.json(), as: UTF8.self).contains("\"weather\":\"held at the last observed hour\""))
+        // Station b: the same readings, and a forecast of a warm, windy south-easterly.
+        _ = e.ingest(station: "b", payload: payload(hour: start), retained: false, now: now)
+        let stored = e.ingestWeather(station: "b", payload: weather(from: start + 24, count: 8, temperature: 25), now: now)
+        #expect(try stored.get() == 8)
+        let supplied = try #require(forecast(e, station: "b"))
+        #expect(supplied.weatherSupplied == 8)
+        #expect(String(decoding: supplied.json(), as: UTF8.self).contains("weather forecast for 8 of 8 hours"))
+        // Hour 1 uses only observed weather; later hours see the forecast weather.
+        #expect(supplied.hours[0].pm25 == held.hours[0].pm25)
+        #expect(supplied.hours[7].pm25 != held.hours[7].pm25)
+    }
+
+    @Test func pastHoursAreDroppedAndBadForecastsRefused() throws {
+        let e = ForecastEngine(model: Shipped.model, modelName: "m", settings: .init())
+        _ = e.ingest(station: "c", payload: payload(hour: start + 10), retained: false, now: now)
+        #expect(try e.ingestWeather(station: "c", payload: weather(from: start + 5, count: 10, temperature: 5), now: now).get() == 4)
+        let missing = e.ingestWeather(station: "c", payload: Array(#"{"hour": []}"#.utf8), now: now)
+        #expect(missing.failureCode == .missingField)
+        let bad = e.ingestWeather(station: "c", payload: weather(from: start + 20, count: 3, temperature: 99), now: now)
+        guard case .failure(let r) = bad else { Issue.record("99 °C accepted"); return }
+        #expect(r.reason.hasPrefix("hours[0]: field 'temperature' is 99.0"))
+    }
+}
+
+extension Result where Failure == Rejection {
+    var failureCode: Rejection.Code? {
+        if case .failure(let r) = self { return r.code }
+        return nil
+    }
+}
