@@ -283,17 +283,26 @@ extension ModelFile {
     }
 }
 
-/// Appends a non-negative integer's digits, at least `width` of them.
+/// Appends an integer's digits, zero-padded to at least `width` of them (no allocation).
 func appendInteger(_ v: Int64, width: Int = 1, to out: inout [UInt8]) {
-    var digits: [UInt8] = []
-    var n = v < 0 ? -v : v
-    repeat {
-        digits.append(UInt8(ascii: "0") + UInt8(n % 10))
-        n /= 10
-    } while n > 0
     if v < 0 { out.append(UInt8(ascii: "-")) }
-    for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
-    out.append(contentsOf: digits.reversed())
+    let n = v.magnitude
+    var count = 1
+    var power: UInt64 = 10
+    while count < 19, n >= power {
+        count += 1
+        power &*= 10
+    }
+    let start = out.count
+    let total = max(width, count)
+    for _ in 0..<total { out.append(UInt8(ascii: "0")) }
+    var rest = n
+    var i = start + total - 1
+    while rest > 0 {
+        out[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+        rest /= 10
+        i -= 1
+    }
 }
 
 /// Appends `v` rounded to one decimal, e.g. `147.2`.

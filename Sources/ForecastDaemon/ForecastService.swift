@@ -23,6 +23,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     private var configuration: DaemonConfiguration
     private let pattern: TopicPattern
     private let weatherPattern: TopicPattern?
+    /// The forecast topic around `{station}` (split once; this runs for every forecast).
+    private let forecastTopic: (prefix: String, suffix: String)
     private var readySent = false
     private var brokerState = "connecting"
     /// Rejections logged per station in the current minute (the counters have them all).
@@ -43,6 +45,9 @@ public final class ForecastService: Service, @unchecked Sendable {
         self.configuration = configuration
         self.pattern = pattern
         weatherPattern = configuration.weatherTopic.isEmpty ? nil : TopicPattern(configuration.weatherTopic)
+        let marker = configuration.forecastTopic.range(of: "{station}")!
+        forecastTopic = (String(configuration.forecastTopic[..<marker.lowerBound]),
+                         String(configuration.forecastTopic[marker.upperBound...]))
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration))
         logger.info(
             "model loaded",
@@ -115,7 +120,6 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
-        let config = lock.withLock { configuration }
         if let weatherPattern, let station = weatherPattern.station(in: message.topic) {
             let now = Date().timeIntervalSince1970
             switch engine.ingestWeather(station: station, payload: message.payload, now: now) {
@@ -149,7 +153,7 @@ public final class ForecastService: Service, @unchecked Sendable {
                 ])
         case .accepted(let hour, let forecast, let waiting):
             if let forecast {
-                let topic = config.forecastTopic.replacingOccurrences(of: "{station}", with: station)
+                let topic = forecastTopic.prefix + station + forecastTopic.suffix
                 do {
                     try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
                     logger.debug(
