@@ -148,6 +148,50 @@ let base: Int64 = 385_000
         #expect(daemon.wait(seconds: 10) == 0)
     }
 
+    @Test func reloadRefusesABadModelAndKeepsForecasting() throws {
+        let broker = try Broker()
+        let dir = NSTemporaryDirectory() + "aqcast-reload-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = dir + "/model.json"
+        try FileManager.default.copyItem(atPath: Shipped.modelPath, toPath: model)
+        let config = dir + "/aqcast.toml"
+        try "[broker]\nport = \(broker.port)\n[model]\npath = \"\(model)\"\n[forecast]\nhorizon = 8\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket()
+        let daemon = try ChildProcess(Shipped.binary, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+
+        // A truncated model file, then SIGHUP: refused, logged, the old model kept.
+        let text = try String(contentsOfFile: model, encoding: .utf8)
+        try String(text.prefix(text.count / 3)).write(toFile: model, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let refused = FakeJournal.shared?.wait(seconds: 5) {
+            ($0["MESSAGE"] ?? "").hasPrefix("reload refused, keeping the running configuration and model: model file \(model): not valid JSON")
+        }
+        #expect(refused != nil, "no refusal in the journal")
+        #expect(notify.collect(seconds: 5) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+
+        // A config with a bad value is refused the same way.
+        try "[forecast]\nhorizon = 99\n".write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(FakeJournal.shared?.wait(seconds: 5) { ($0["MESSAGE"] ?? "").contains("key forecast.horizon: must be 1...48, got 99") } != nil)
+
+        // Still forecasting with the old model and settings.
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-reload-sub", inbox: inbox, subscribe: "aq/+/forecast")
+        defer { withExtendedLifetime(subscriber) {} }
+        let publisher = try client(broker, id: "t-reload-pub")
+        let station = "reload-\(UUID().uuidString.prefix(6))"
+        for h in 0..<24 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
+        #expect(forecasts.count == 1)
+        let hours = forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }?["hours"] as? [Any]
+        #expect(hours?.count == 8)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
+
     @Test func aBrokenSensorCannotFloodTheJournal() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)
