@@ -70,6 +70,7 @@ public enum ConfigurationFile {
         "topics": [
             "readings": string(\.readingTopic) { TopicPattern.problem(readingFilter: $0) },
             "forecasts": string(\.forecastTopic) { $0.contains("{station}") && !$0.contains("+") && !$0.contains("#") ? nil : "must contain {station} and no wildcards" },
+            "station_state": string(\.stationStateTopic) { $0.contains("{station}") && !$0.contains("+") && !$0.contains("#") ? nil : "must contain {station} and no wildcards" },
             "weather": string(\.weatherTopic) { $0.isEmpty ? nil : TopicPattern.problem(readingFilter: $0) },
             "status": string(\.statusTopic) { !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards" },
         ],

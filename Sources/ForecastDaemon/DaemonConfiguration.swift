@@ -17,6 +17,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var readingTopic = "aq/+/reading"
     /// Where forecasts go; `{station}` is replaced by the station id.
     public var forecastTopic = "aq/{station}/forecast"
+    /// Where a station's state goes (retained, when it changes): forecasting, or waiting and why.
+    public var stationStateTopic = "aq/{station}/state"
     /// Optional weather forecasts per station (`+` = station id); empty: none, weather is held.
     public var weatherTopic = ""
     /// Retained `online` while running, `offline` after a clean stop or as the last will.

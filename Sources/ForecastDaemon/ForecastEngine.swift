@@ -39,8 +39,9 @@ public final class ForecastEngine: @unchecked Sendable {
     public enum Outcome: Sendable {
         case rejected(Rejection)
         /// Counted; `forecast` is set when an hour completed and the window was whole, and
-        /// `waiting` says why not when it was not.
-        case accepted(hour: Int64, forecast: StationForecast?, waiting: String?)
+        /// `waiting` says why not when it was not. `state` is set when the station's state
+        /// (forecasting, or waiting for a reason) differs from the one last reported.
+        case accepted(hour: Int64, forecast: StationForecast?, waiting: String?, state: StationState? = nil)
     }
 
     struct Station {
@@ -51,6 +52,8 @@ public final class ForecastEngine: @unchecked Sendable {
         var waiting: String?
         /// Expected weather by hour, from the weather-forecast topic (raw features).
         var weather: [Int64: [Double]] = [:]
+        /// The state last reported for this station.
+        var reported: StationState?
     }
 
     private let lock = NSLock()
@@ -195,7 +198,14 @@ public final class ForecastEngine: @unchecked Sendable {
                 s.waiting = why.description
             }
         }
-        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting)
+        var changed: StationState?
+        let now: StationState? =
+            forecast != nil ? .forecasting : waiting.map { .waiting(reason: $0, hour: complete ?? reading.hour) }
+        if let now, now.kind != s.reported?.kind || now.reason != s.reported?.reason {
+            s.reported = now
+            changed = now
+        }
+        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting, state: changed)
     }
 
     private func newStation(now: Double) -> Station {
@@ -344,4 +354,36 @@ func appendISOTime(_ seconds: Int64, to out: inout [UInt8]) {
     out.append(UInt8(ascii: ":"))
     appendInteger(rest % 60, width: 2, to: &out)
     out.append(UInt8(ascii: "Z"))
+}
+
+/// What a station is doing, as published (retained) to its state topic when it changes.
+public enum StationState: Sendable, Equatable {
+    case forecasting
+    case waiting(reason: String, hour: Int64)
+
+    var kind: String {
+        switch self {
+        case .forecasting: "forecasting"
+        case .waiting: "waiting"
+        }
+    }
+
+    var reason: String? {
+        if case .waiting(let reason, _) = self { return reason }
+        return nil
+    }
+
+    /// `{"station": ..., "state": "forecasting"}` or `{"station": ..., "state": "waiting",
+    /// "reason": ..., "hour": ...}`.
+    public func json(station: String) -> [UInt8] {
+        var out = Array("{\"station\":\"\(station)\",\"state\":\"\(kind)\"".utf8)
+        if case .waiting(let reason, let hour) = self {
+            let escaped = reason.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            out += Array(",\"reason\":\"\(escaped)\",\"hour\":\"".utf8)
+            appendISOTime(hour * 3600, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 }

@@ -25,6 +25,7 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let weatherPattern: TopicPattern?
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
     private let forecastTopic: (prefix: String, suffix: String)
+    private let stateTopic: (prefix: String, suffix: String)
     private var readySent = false
     private var brokerState = "connecting"
     /// Rejections logged per station in the current minute (the counters have them all).
@@ -45,9 +46,12 @@ public final class ForecastService: Service, @unchecked Sendable {
         self.configuration = configuration
         self.pattern = pattern
         weatherPattern = configuration.weatherTopic.isEmpty ? nil : TopicPattern(configuration.weatherTopic)
-        let marker = configuration.forecastTopic.range(of: "{station}")!
-        forecastTopic = (String(configuration.forecastTopic[..<marker.lowerBound]),
-                         String(configuration.forecastTopic[marker.upperBound...]))
+        func split(_ topic: String) -> (String, String) {
+            let marker = topic.range(of: "{station}")!
+            return (String(topic[..<marker.lowerBound]), String(topic[marker.upperBound...]))
+        }
+        forecastTopic = split(configuration.forecastTopic)
+        stateTopic = split(configuration.stationStateTopic)
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration))
         logger.info(
             "model loaded",
@@ -151,7 +155,12 @@ public final class ForecastService: Service, @unchecked Sendable {
                     "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
                     "reason": "\(r.code.rawValue)",
                 ])
-        case .accepted(let hour, let forecast, let waiting):
+        case .accepted(let hour, let forecast, let waiting, let state):
+            if let state {
+                try? connection?.publish(
+                    topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station), qos: 1,
+                    retain: true)
+            }
             if let forecast {
                 let topic = forecastTopic.prefix + station + forecastTopic.suffix
                 do {

@@ -179,7 +179,7 @@ let base: Int64 = 385_000
 
         // Still forecasting with the old model and settings.
         let inbox = Inbox()
-        let subscriber = try client(broker, id: "t-reload-sub", inbox: inbox, subscribe: "aq/+/forecast")
+        let subscriber = try client(broker, id: "t-reload-sub", inbox: inbox, subscribe: "aq/+/+")
         defer { withExtendedLifetime(subscriber) {} }
         let publisher = try client(broker, id: "t-reload-pub")
         let station = "reload-\(UUID().uuidString.prefix(6))"
@@ -188,6 +188,11 @@ let base: Int64 = 385_000
         #expect(forecasts.count == 1)
         let hours = forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }?["hours"] as? [Any]
         #expect(hours?.count == 8)
+        // The station's retained state went from waiting (with the reason) to forecasting.
+        let states = inbox.wait(seconds: 3, topic: "aq/\(station)/state", count: 24)
+            .map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(states.first?.contains("\"reason\":\"window incomplete: 1 of 24 hours") == true, "\(states.prefix(2))")
+        #expect(states.last == "{\"station\":\"\(station)\",\"state\":\"forecasting\"}")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
     }

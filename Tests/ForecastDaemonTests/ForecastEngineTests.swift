@@ -33,13 +33,13 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     @Test func forecastsOnceTheWindowIsWholeAndSaysWhyBefore() throws {
         let e = engine()
         for h in 0..<23 {
-            guard case .accepted(_, let f, let waiting) = e.ingest(station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+            guard case .accepted(_, let f, let waiting, _) = e.ingest(station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
             else { Issue.record("hour \(h) rejected"); return }
             #expect(f == nil)
             #expect(waiting?.hasPrefix("window incomplete: \(h + 1) of 24 hours") == true)
         }
         #expect(e.status(of: "s1") == "window incomplete: 23 of 24 hours up to \(isoHour(start + 22))")
-        guard case .accepted(_, let forecast?, nil) = e.ingest(station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
+        guard case .accepted(_, let forecast?, nil, _) = e.ingest(station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
         else { Issue.record("no forecast after 24 hours"); return }
         #expect(forecast.basedOnHour == start + 23 && forecast.hours.count == 8)
         let json = try JSONSerialization.jsonObject(with: Data(forecast.json())) as! [String: Any]
@@ -92,7 +92,7 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
             _ = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
         }
         #expect(e.snapshot().forecasts == 0)  // hour 23 has 1 of 4 readings
-        guard case .accepted(_, let f?, _) = e.ingest(station: "s", payload: payload(hour: start + 24), retained: false, now: now)
+        guard case .accepted(_, let f?, _, _) = e.ingest(station: "s", payload: payload(hour: start + 24), retained: false, now: now)
         else { Issue.record("the next hour did not complete hour 23"); return }
         #expect(f.basedOnHour == start + 23)
     }
@@ -128,7 +128,7 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     func forecast(_ e: ForecastEngine, station: String) -> StationForecast? {
         var last: StationForecast?
         for h in 0..<24 {
-            if case .accepted(_, let f?, _) = e.ingest(station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now) {
+            if case .accepted(_, let f?, _, _) = e.ingest(station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now) {
                 last = f
             }
         }
@@ -167,5 +167,27 @@ extension Result where Failure == Rejection {
     var failureCode: Rejection.Code? {
         if case .failure(let r) = self { return r.code }
         return nil
+    }
+}
+
+@Suite struct StationStateTests {
+    let start: Int64 = 385_000
+
+    @Test func stateIsReportedWhenItChanges() throws {
+        let e = ForecastEngine(model: Shipped.model, modelName: "m", settings: .init())
+        let now = Double(start + 100) * 3600
+        var states: [StationState] = []
+        for h in 0..<26 {
+            if case .accepted(_, _, _, let state?) = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now) {
+                states.append(state)
+            }
+        }
+        // 23 waiting reasons (each hour's count differs), then forecasting once, then no change.
+        #expect(states.count == 24)
+        #expect(states[4] == .waiting(reason: "window incomplete: 5 of 24 hours up to \(isoHour(start + 4))", hour: start + 4))
+        #expect(states.last == .forecasting)
+        let json = try JSONSerialization.jsonObject(with: Data(states[4].json(station: "s"))) as? [String: String]
+        #expect(json == ["station": "s", "state": "waiting", "reason": "window incomplete: 5 of 24 hours up to \(isoHour(start + 4))", "hour": isoHour(start + 4)])
+        #expect(String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self) == #"{"station":"s","state":"forecasting"}"#)
     }
 }
