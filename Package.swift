@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // Pure numerics: stacked tanh RNN, BPTT, optimisers, metrics. No I/O, no clocks.
@@ -35,11 +36,16 @@ let package = Package(
         .target(
             name: "ForecastDaemon",
             dependencies: [
-                "AirQuality", "MQTTClient", "SystemdSupport",
+                "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict),
+        // The reading log (SQLite through GRDB).
+        .target(
+            name: "ReadingLog",
+            dependencies: ["AirQuality", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         // One inline function: flush subnormals to zero on the training thread.
         .target(name: "CFloatEnvironment"),
@@ -58,7 +64,12 @@ let package = Package(
         ),
         .testTarget(name: "DeepRNNTests", dependencies: ["DeepRNN"], swiftSettings: strict),
         .testTarget(
-            name: "ForecastDaemonTests", dependencies: ["ForecastDaemon", "AirQuality", "MQTTClient", "SystemdSupport"],
+            name: "ReadingLogTests",
+            dependencies: ["ReadingLog", "AirQuality", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ForecastDaemonTests",
+            dependencies: ["ForecastDaemon", "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog"],
             swiftSettings: strict),
         .testTarget(
             name: "AirQualityTests", dependencies: ["AirQuality", "DeepRNN"],

@@ -36,7 +36,7 @@ if ! kill -0 "${pids[0]}" 2>/dev/null; then
 fi
 
 # The daemon logs to the journal when there is one, else to standard error (shown here).
-"$bin" run --broker "127.0.0.1:$port" &
+"$bin" run --broker "127.0.0.1:$port" --state-dir "$work/state" &
 pids+=($!)
 sleep 1
 

@@ -57,6 +57,8 @@ public final class ForecastEngine: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// Called (under the engine's lock, on the caller's thread) with every accepted reading.
+    private let onAccepted: (@Sendable (Reading) -> Void)?
     private var model: ModelFile
     private var modelIdentity: String
     private var forecaster: Forecaster
@@ -64,7 +66,10 @@ public final class ForecastEngine: @unchecked Sendable {
     private var stations: [String: Station] = [:]
     private var counters = Counters()
 
-    public init(model: ModelFile, modelName: String, settings: Settings) {
+    public init(
+        model: ModelFile, modelName: String, settings: Settings, onAccepted: (@Sendable (Reading) -> Void)? = nil
+    ) {
+        self.onAccepted = onAccepted
         self.model = model
         self.modelIdentity = model.identity(name: modelName)
         self.forecaster = Forecaster(model: model)
@@ -126,6 +131,31 @@ public final class ForecastEngine: @unchecked Sendable {
         return update(&stations[station]!, with: reading, now: now)
     }
 
+    /// Rebuilds station windows from logged readings (oldest first) and forecasts at once from
+    /// each station's newest hour whose window is whole; nothing is counted or logged again.
+    public func restore(_ readings: [Reading], now: Double) -> [StationForecast] {
+        lock.lock()
+        defer { lock.unlock() }
+        for r in readings {
+            if stations[r.station] == nil { stations[r.station] = newStation(now: now) }
+            _ = stations[r.station]!.window.add(r)
+        }
+        var out: [StationForecast] = []
+        for key in stations.keys.sorted() {
+            guard let hour = stations[key]!.window.newestHour,
+                case .success(let rows) = stations[key]!.window.window(endingAt: hour)
+            else { continue }
+            let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
+            stations[key]!.window.lastForecastHour = hour
+            stations[key]!.reported = .forecasting
+            out.append(
+                StationForecast(
+                    station: key, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
+                    intervalLevels: forecaster.intervalLevels))
+        }
+        return out
+    }
+
     /// Stores a station's weather forecast for the hours ahead; returns how many hours it holds
     /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
     /// Retained weather forecasts are fine: a forecast is naturally the latest state.
@@ -167,6 +197,7 @@ public final class ForecastEngine: @unchecked Sendable {
             counted = readings
         }
         counters.accepted += 1
+        onAccepted?(reading)
         // Which hour, if any, is now complete and not yet forecast from.
         var complete: Int64?
         if counted >= settings.readingsPerHour, reading.hour == s.window.newestHour {

@@ -2,6 +2,7 @@ import AirQuality
 import Foundation
 import Logging
 import MQTTClient
+import ReadingLog
 import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
@@ -33,6 +34,11 @@ public final class ForecastService: Service, @unchecked Sendable {
     private var rejectionMinute = 0.0
     static let rejectionsLoggedPerMinute = 30
     private var connection: MQTTConnection?
+    /// The reading log's writer, or nil when the log could not be opened (the daemon forecasts
+    /// all the same).
+    private let logWriter: ReadingLogWriter?
+    /// Forecasts rebuilt from the log at start, published at the first connection.
+    private var restored: [StationForecast] = []
 
     /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
     public init(loader: @escaping Loader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) throws {
@@ -52,7 +58,32 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
-        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration))
+        var writer: ReadingLogWriter?
+        var history: [Reading] = []
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+            let log = try ReadingLog(path: configuration.stateDirectory + "/readings.sqlite")
+            history = try log.recent(hours: model.steps + configuration.maximumGapHours + 1)
+            writer = ReadingLogWriter(log: log) { [logger] problem in
+                logger.error("\(problem)", metadata: ["reason": "reading_log"])
+            }
+            let logged = try log.count()
+            logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
+        } catch {
+            logger.error(
+                "reading log unavailable, forecasting without it: \(error)",
+                metadata: ["path": "\(configuration.stateDirectory)/readings.sqlite", "reason": "reading_log"])
+        }
+        logWriter = writer
+        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) { [writer] reading in
+            writer?.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
+        }
+        if !history.isEmpty {
+            restored = engine.restore(history, now: Date().timeIntervalSince1970)
+            logger.info(
+                "station windows rebuilt from the reading log",
+                metadata: ["readings": "\(history.count)", "forecasts": "\(restored.count)"])
+        }
         logger.info(
             "model loaded",
             metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.horizonHours)"])
@@ -76,6 +107,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             "connecting to broker",
             metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
         notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
+        logWriter?.start()
         try connection.start()
 
         await withDiscardingTaskGroup { group in
@@ -93,6 +125,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         try? connection.publish(topic: config.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
         try? await Task.sleep(for: .milliseconds(200))
         connection.stop()
+        logWriter?.stop()
         let c = engine.snapshot()
         logger.info(
             "stopped",
@@ -192,7 +225,18 @@ public final class ForecastService: Service, @unchecked Sendable {
                 defer { readySent = true }
                 return !readySent
             }
-            if first { notifier.ready(status: statusLine()) }
+            if first {
+                let rebuilt = lock.withLock {
+                    defer { restored = [] }
+                    return restored
+                }
+                for f in rebuilt {
+                    try? connection?.publish(
+                        topic: forecastTopic.prefix + f.station + forecastTopic.suffix, payload: f.json(), qos: 1,
+                        retain: true)
+                }
+                notifier.ready(status: statusLine())
+            }
         case .refused(let code, let reason):
             lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
             logger.error(

@@ -127,7 +127,10 @@ struct DaemonBench: ParsableCommand {
     func launchDaemon(port: Int, modelPath: String) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        p.arguments = ["run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning"]
+        let state = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())"
+        p.arguments = [
+            "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir", state,
+        ]
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p

@@ -1,6 +1,7 @@
 import AirQuality
 import Foundation
 import MQTTClient
+import ReadingLog
 import Testing
 
 /// Messages a test client received, by topic.
@@ -30,13 +31,21 @@ func client(_ broker: Broker, id: String, inbox: Inbox? = nil, subscribe: String
     return c
 }
 
+/// A fresh folder for a daemon's state (its reading log).
+func temporaryDirectory() -> String {
+    let dir = NSTemporaryDirectory() + "aqcast-state-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
 func startDaemon(_ broker: Broker, notify: NotifySocket? = nil, environment: [String: String] = [:],
-                 extra: [String] = []) throws -> ChildProcess {
+                 stateDir: String? = nil, extra: [String] = []) throws -> ChildProcess {
     var env = environment
     if let notify { env["NOTIFY_SOCKET"] = notify.path }
     return try ChildProcess(
         Shipped.binary,
-        ["run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug"] + extra,
+        ["run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug",
+         "--state-dir", stateDir ?? temporaryDirectory()] + extra,
         environment: env)
 }
 
@@ -81,7 +90,7 @@ let base: Int64 = 385_000
         let port = freePort()
         let notify = try NotifySocket()
         let daemon = try ChildProcess(
-            Shipped.binary, ["run", "--broker", "127.0.0.1:\(port)", "--model", Shipped.modelPath],
+            Shipped.binary, ["run", "--broker", "127.0.0.1:\(port)", "--model", Shipped.modelPath, "--state-dir", temporaryDirectory()],
             environment: ["NOTIFY_SOCKET": notify.path])
         let early = notify.collect(seconds: 7) { $0.hasPrefix("STATUS=reconnecting") }
         #expect(early.last?.hasPrefix("STATUS=reconnecting to 127.0.0.1:\(port)") == true, "\(early)")
@@ -159,7 +168,8 @@ let base: Int64 = 385_000
         try "[broker]\nport = \(broker.port)\n[model]\npath = \"\(model)\"\n[forecast]\nhorizon = 8\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let notify = try NotifySocket()
-        let daemon = try ChildProcess(Shipped.binary, ["run", "--config", config], environment: ["NOTIFY_SOCKET": notify.path])
+        let daemon = try ChildProcess(
+            Shipped.binary, ["run", "--config", config, "--state-dir", dir], environment: ["NOTIFY_SOCKET": notify.path])
         #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
 
         // A truncated model file, then SIGHUP: refused, logged, the old model kept.
@@ -195,6 +205,39 @@ let base: Int64 = 385_000
         #expect(states.last == "{\"station\":\"\(station)\",\"state\":\"forecasting\"}")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
+    }
+
+    @Test func restartRebuildsWindowsFromTheReadingLogWithoutWarmUp() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let station = "log-\(UUID().uuidString.prefix(6))"
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-log-sub", inbox: inbox, subscribe: "aq/+/forecast")
+        defer { withExtendedLifetime(subscriber) {} }
+        let publisher = try client(broker, id: "t-log-pub")
+
+        var daemon = try startDaemon(broker, stateDir: state)
+        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        for h in 0..<30 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        #expect(inbox.wait(seconds: 10, topic: "aq/\(station)/forecast", count: 7).count == 7)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        #expect(try ReadingLog(path: state + "/readings.sqlite").count() == 30)
+
+        // Restarted: the window comes back from the log and a forecast goes out at once.
+        let before = inbox.on("aq/\(station)/forecast").count
+        daemon = try startDaemon(broker, stateDir: state)
+        let rebuilt = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast", count: before + 1)
+        #expect(rebuilt.count == before + 1)
+        let json = rebuilt.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        #expect(json?["based_on_hour"] as? String == isoHour(base + 29))
+        // The next hour is forecast straight away, with no 24-hour warm-up.
+        try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + 30), qos: 1)
+        let next = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast", count: before + 2)
+        #expect(next.count == before + 2)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        #expect(try ReadingLog(path: state + "/readings.sqlite").count() == 31)
     }
 
     @Test func aBrokenSensorCannotFloodTheJournal() throws {

@@ -1,0 +1,110 @@
+import AirQuality
+import Foundation
+import GRDB
+
+/// The reading log: every accepted reading, in an SQLite file (WAL mode) in the state
+/// directory, so a restart can rebuild each station's window and a retrain can learn from the
+/// stations' own history.
+public final class ReadingLog: Sendable {
+    private let database: DatabasePool
+    public let path: String
+
+    /// A reading as logged: the reading and when it arrived (Unix seconds).
+    public struct Entry: Sendable, Equatable {
+        public var reading: Reading
+        public var arrived: Double
+
+        public init(reading: Reading, arrived: Double) {
+            self.reading = reading
+            self.arrived = arrived
+        }
+    }
+
+    /// Opens (creating if needed) the log at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: readings") { db in
+            try db.create(table: "reading") { t in
+                t.column("station", .text).notNull()
+                t.column("time", .integer).notNull()
+                t.column("hour", .integer).notNull()
+                t.column("pm25", .double).notNull()
+                t.column("dew_point", .double).notNull()
+                t.column("temperature", .double).notNull()
+                t.column("pressure", .double).notNull()
+                t.column("wind_direction", .text).notNull()
+                t.column("wind_speed", .double).notNull()
+                t.column("arrived", .double).notNull()
+            }
+            try db.create(index: "reading_by_station_hour", on: "reading", columns: ["station", "hour"])
+            try db.create(index: "reading_by_hour", on: "reading", columns: ["hour"])
+        }
+        return m
+    }
+
+    /// Appends entries in one transaction.
+    public func append(_ entries: [Entry]) throws {
+        guard !entries.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO reading (station, time, hour, pm25, dew_point, temperature, pressure, wind_direction,
+                                         wind_speed, arrived) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for e in entries {
+                let r = e.reading
+                try statement.execute(arguments: [
+                    r.station, r.time, r.hour, r.pm25, r.dewPoint, r.temperature, r.pressure,
+                    r.windDirection.rawValue, r.windSpeed, e.arrived,
+                ])
+            }
+        }
+    }
+
+    /// Readings of the last `hours` hours before each station's newest one, oldest first: what
+    /// a restart needs to rebuild the windows.
+    public func recent(hours: Int) throws -> [Reading] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.* FROM reading r
+                    JOIN (SELECT station, MAX(hour) AS newest FROM reading GROUP BY station) n
+                      ON r.station = n.station AND r.hour > n.newest - ?
+                    ORDER BY r.time, r.rowid
+                    """, arguments: [hours])
+            return rows.compactMap(Self.reading)
+        }
+    }
+
+    /// How many readings the log holds.
+    public func count() throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM reading") ?? 0 }
+    }
+
+    /// Deletes readings older than `days` days before the newest hour logged; returns how many.
+    @discardableResult
+    public func prune(keepingDays days: Int) throws -> Int {
+        try database.write { db in
+            guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(hour) FROM reading") else { return 0 }
+            try db.execute(sql: "DELETE FROM reading WHERE hour < ?", arguments: [newest - Int64(days) * 24])
+            return db.changesCount
+        }
+    }
+
+    static func reading(_ row: Row) -> Reading? {
+        guard let direction = WindDirection(rawValue: row["wind_direction"]) else { return nil }
+        return Reading(
+            station: row["station"], time: row["time"], pm25: row["pm25"], dewPoint: row["dew_point"],
+            temperature: row["temperature"], pressure: row["pressure"], windDirection: direction,
+            windSpeed: row["wind_speed"])
+    }
+}
