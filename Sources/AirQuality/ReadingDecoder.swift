@@ -62,6 +62,11 @@ public enum ReadingDecoder {
     }
 
     public static func decode(_ payload: [UInt8], station: String) -> Result<Reading, Rejection> {
+        topLevelObject(payload, station: station).flatMap { decode(fields: $0, station: station) }
+    }
+
+    /// The payload's fields, after the checks every payload gets: station id, size, JSON, object.
+    static func topLevelObject(_ payload: [UInt8], station: String) -> Result<[String: JSONValue], Rejection> {
         if let problem = validateStation(station) { return .failure(problem) }
         guard payload.count <= maximumPayloadBytes else {
             return .failure(Rejection(.tooLarge, "payload is \(payload.count) bytes (at most \(maximumPayloadBytes))"))
@@ -72,7 +77,7 @@ public enum ReadingDecoder {
         guard case .object(let fields) = object else {
             return .failure(Rejection(.notObject, "payload is JSON but not an object"))
         }
-        return decode(fields: fields, station: station)
+        return .success(fields)
     }
 
     static func decode(fields: [String: JSONValue], station: String) -> Result<Reading, Rejection> {
@@ -117,15 +122,10 @@ public enum ReadingDecoder {
     /// "temperature": ..., "pressure": ..., "wind_direction": ..., "wind_speed": ...}, ...]}`,
     /// each hour checked like a reading's weather, at most 48 hours.
     public static func decodeWeather(_ payload: [UInt8], station: String) -> Result<[WeatherHour], Rejection> {
-        if let problem = validateStation(station) { return .failure(problem) }
-        guard payload.count <= maximumPayloadBytes else {
-            return .failure(Rejection(.tooLarge, "payload is \(payload.count) bytes (at most \(maximumPayloadBytes))"))
-        }
-        guard let object = JSONScanner.parse(payload) else {
-            return .failure(Rejection(.notJSON, "payload is not valid JSON"))
-        }
-        guard case .object(let top) = object else {
-            return .failure(Rejection(.notObject, "payload is JSON but not an object"))
+        let top: [String: JSONValue]
+        switch topLevelObject(payload, station: station) {
+        case .failure(let r): return .failure(r)
+        case .success(let fields): top = fields
         }
         guard case .array(let items)? = top["hours"] else {
             return .failure(Rejection(.missingField, "field 'hours' (an array) is missing"))

@@ -150,21 +150,3 @@ public struct StationWindow: Sendable {
     /// `yyyy-mm-ddThh:00Z` for an hour count since 1970.
     public static func label(_ hour: Int64) -> String { isoHour(hour) }
 }
-
-/// `yyyy-mm-ddThh:00:00Z` for whole hours since 1970 (proleptic Gregorian, UTC).
-public func isoHour(_ hour: Int64) -> String {
-    let days = hour >= 0 ? hour / 24 : (hour - 23) / 24
-    let h = hour - days * 24
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    return "\(y)-\(two(m))-\(two(d))T\(two(h)):00:00Z"
-}

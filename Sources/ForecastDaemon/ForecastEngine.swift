@@ -324,69 +324,6 @@ extension ModelFile {
     }
 }
 
-/// Appends an integer's digits, zero-padded to at least `width` of them (no allocation).
-func appendInteger(_ v: Int64, width: Int = 1, to out: inout [UInt8]) {
-    if v < 0 { out.append(UInt8(ascii: "-")) }
-    let n = v.magnitude
-    var count = 1
-    var power: UInt64 = 10
-    while count < 19, n >= power {
-        count += 1
-        power &*= 10
-    }
-    let start = out.count
-    let total = max(width, count)
-    for _ in 0..<total { out.append(UInt8(ascii: "0")) }
-    var rest = n
-    var i = start + total - 1
-    while rest > 0 {
-        out[i] = UInt8(ascii: "0") + UInt8(rest % 10)
-        rest /= 10
-        i -= 1
-    }
-}
-
-/// Appends `v` rounded to one decimal, e.g. `147.2`.
-func appendTenths(_ v: Double, to out: inout [UInt8]) {
-    guard v.isFinite else {
-        out.append(contentsOf: "null".utf8)
-        return
-    }
-    let tenths = Int64((abs(v) * 10).rounded())
-    if v < 0 && tenths != 0 { out.append(UInt8(ascii: "-")) }
-    appendInteger(tenths / 10, to: &out)
-    out.append(UInt8(ascii: "."))
-    out.append(UInt8(ascii: "0") + UInt8(tenths % 10))
-}
-
-/// Appends Unix seconds as `yyyy-mm-ddThh:mm:ssZ` (UTC).
-func appendISOTime(_ seconds: Int64, to out: inout [UInt8]) {
-    let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-    let rest = seconds - days * 86400
-    // Civil date from days since 1970 (Howard Hinnant's algorithm).
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-    appendInteger(year, width: 4, to: &out)
-    out.append(UInt8(ascii: "-"))
-    appendInteger(month, width: 2, to: &out)
-    out.append(UInt8(ascii: "-"))
-    appendInteger(day, width: 2, to: &out)
-    out.append(UInt8(ascii: "T"))
-    appendInteger(rest / 3600, width: 2, to: &out)
-    out.append(UInt8(ascii: ":"))
-    appendInteger(rest % 3600 / 60, width: 2, to: &out)
-    out.append(UInt8(ascii: ":"))
-    appendInteger(rest % 60, width: 2, to: &out)
-    out.append(UInt8(ascii: "Z"))
-}
-
 /// What a station is doing, as published (retained) to its state topic when it changes.
 public enum StationState: Sendable, Equatable {
     case forecasting
