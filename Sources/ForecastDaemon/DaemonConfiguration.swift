@@ -33,6 +33,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Empty: the shipped default model.
     public var modelPath = ""
     public var stateDirectory = "/var/lib/aqcast"
+    /// Days of readings the log keeps (counted back from the newest reading), pruned daily.
+    public var retentionDays = 730
     public var logLevel = "info"
 
     public init() {}

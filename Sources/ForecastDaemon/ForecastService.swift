@@ -67,6 +67,8 @@ public final class ForecastService: Service, @unchecked Sendable {
             writer = ReadingLogWriter(log: log) { [logger] problem in
                 logger.error("\(problem)", metadata: ["reason": "reading_log"])
             }
+            let pruned = try log.prune(keepingDays: configuration.retentionDays)
+            if pruned > 0 { logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"]) }
             let logged = try log.count()
             logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
         } catch {
@@ -116,6 +118,9 @@ public final class ForecastService: Service, @unchecked Sendable {
                 group.addTask { await self.feedWatchdog(every: interval) }
             }
             group.addTask { await self.reloadOnHangUp() }
+            if let writer = logWriter {
+                group.addTask { await self.pruneDaily(writer.log) }
+            }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -309,6 +314,20 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
+    private func pruneDaily(_ log: ReadingLog) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(86400))
+            if Task.isCancelled { return }
+            let days = lock.withLock { configuration.retentionDays }
+            do {
+                let pruned = try log.prune(keepingDays: days)
+                logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(days)"])
+            } catch {
+                logger.error("cannot prune the reading log: \(error)", metadata: ["reason": "reading_log"])
+            }
+        }
+    }
+
     private func reloadOnHangUp() async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
             if Task.isCancelled { return }
@@ -353,5 +372,6 @@ extension DaemonConfiguration {
         stationReadingsPerMinute = other.stationReadingsPerMinute
         modelPath = other.modelPath
         logLevel = other.logLevel
+        retentionDays = other.retentionDays
     }
 }

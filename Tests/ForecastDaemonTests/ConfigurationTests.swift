@@ -15,6 +15,9 @@ import Testing
         let c = try ConfigurationFile.parse(
             "[broker]\nhost = \"mqtt.example\" # comment\nport = 8883\n[forecast]\nhorizon = 24\n", file: "t.toml")
         #expect(c.brokerHost == "mqtt.example" && c.brokerPort == 8883 && c.horizonHours == 24)
+        let r = try ConfigurationFile.parse("[state]\nretention_days = 30\n", file: "t.toml")
+        #expect(r.retentionDays == 30)
+        #expect(error("[state]\nretention_days = 0\n") == "t.toml line 2, key state.retention_days: must be 1...36500, got 0")
     }
 
     func error(_ text: String) -> String? {
