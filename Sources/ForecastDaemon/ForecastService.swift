@@ -186,6 +186,9 @@ public final class ForecastService: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
         case .rejected(let r):
+            logWriter?.enqueueRejected(
+                .init(arrived: now, station: Self.printable(station), topic: Self.printable(message.topic),
+                      code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
             guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
             logger.warning(
                 "reading rejected: \(r.reason)",

@@ -47,7 +47,68 @@ public final class ReadingLog: Sendable {
             try db.create(index: "reading_by_station_hour", on: "reading", columns: ["station", "hour"])
             try db.create(index: "reading_by_hour", on: "reading", columns: ["hour"])
         }
+        m.registerMigration("v2: rejected payloads") { db in
+            try db.create(table: "rejected") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("arrived", .double).notNull()
+                t.column("station", .text).notNull()
+                t.column("topic", .text).notNull()
+                t.column("code", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("payload_bytes", .integer).notNull()
+            }
+        }
         return m
+    }
+
+    /// A payload the daemon refused, and why.
+    public struct Rejected: Sendable, Equatable {
+        public var arrived: Double
+        public var station: String
+        public var topic: String
+        public var code: String
+        public var reason: String
+        public var payloadBytes: Int
+
+        public init(arrived: Double, station: String, topic: String, code: String, reason: String, payloadBytes: Int) {
+            self.arrived = arrived
+            self.station = station
+            self.topic = topic
+            self.code = code
+            self.reason = reason
+            self.payloadBytes = payloadBytes
+        }
+    }
+
+    /// The refused payloads kept at most (the oldest go first).
+    public static let rejectedKept = 10_000
+
+    /// Appends refusals in one transaction and trims the table to ``rejectedKept`` rows.
+    public func appendRejected(_ entries: [Rejected]) throws {
+        guard !entries.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO rejected (arrived, station, topic, code, reason, payload_bytes) VALUES (?, ?, ?, ?, ?, ?)")
+            for e in entries {
+                try statement.execute(arguments: [e.arrived, e.station, e.topic, e.code, e.reason, e.payloadBytes])
+            }
+            try db.execute(
+                sql: "DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?", arguments: [Self.rejectedKept])
+        }
+    }
+
+    /// The most recent refusals, newest first.
+    public func recentRejected(limit: Int) throws -> [Rejected] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM rejected ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                Rejected(arrived: $0["arrived"], station: $0["station"], topic: $0["topic"], code: $0["code"],
+                         reason: $0["reason"], payloadBytes: $0["payload_bytes"])
+            }
+        }
+    }
+
+    public func rejectedCount() throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rejected") ?? 0 }
     }
 
     /// Appends entries in one transaction.

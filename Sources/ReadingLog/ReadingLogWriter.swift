@@ -11,6 +11,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
     private let report: @Sendable (String) -> Void
     private let condition = NSCondition()
     private var pending: [ReadingLog.Entry] = []
+    private var pendingRejected: [ReadingLog.Rejected] = []
     private var running = false
     private var thread: Thread?
     private var lastReport = Date.distantPast
@@ -42,6 +43,13 @@ public final class ReadingLogWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Queues a refused payload's record (bounded like the readings).
+    public func enqueueRejected(_ entry: ReadingLog.Rejected) {
+        condition.lock()
+        if pendingRejected.count < 10_000 { pendingRejected.append(entry) }
+        condition.unlock()
+    }
+
     public func start() {
         condition.lock()
         defer { condition.unlock() }
@@ -69,7 +77,11 @@ public final class ReadingLogWriter: @unchecked Sendable {
         condition.lock()
         let batch = pending
         pending.removeAll(keepingCapacity: true)
+        let refused = pendingRejected
+        pendingRejected.removeAll(keepingCapacity: true)
         condition.unlock()
+        // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
+        try? log.appendRejected(refused)
         guard !batch.isEmpty else { return true }
         do {
             try log.append(batch)

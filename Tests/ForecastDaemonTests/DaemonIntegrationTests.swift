@@ -105,7 +105,8 @@ let base: Int64 = 385_000
         // A retained reading left by "a previous run" before the daemon subscribes.
         try publisher.publish(topic: "aq/ret/reading", payload: payload(hour: base), qos: 1, retain: true)
         usleep(200_000)
-        let daemon = try startDaemon(broker)
+        let state = temporaryDirectory()
+        let daemon = try startDaemon(broker, stateDir: state)
         let inbox = Inbox()
         let subscriber = try client(broker, id: "t-sub", inbox: inbox, subscribe: "aq/+/forecast")
         defer { withExtendedLifetime(subscriber) {} }
@@ -155,6 +156,11 @@ let base: Int64 = 385_000
         #expect(daemon.wait(seconds: 0.1) == nil, "the daemon died: \(daemon.output)")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
+        // Every refusal is also in the log's bounded table, with its code.
+        let refused = try ReadingLog(path: state + "/readings.sqlite").recentRejected(limit: 100)
+        for (t, _, reason) in bad {
+            #expect(refused.contains { $0.code == reason && $0.topic == AQTestPrintable(t) }, "\(reason) not in the log")
+        }
     }
 
     @Test func reloadRefusesABadModelAndKeepsForecasting() throws {

@@ -33,6 +33,17 @@ import Testing
         #expect(try log.count() == 24 * 7 + 1)
     }
 
+    @Test func refusedPayloadsAreKeptUpToTheBound() throws {
+        let log = try ReadingLog(path: path)
+        let many = (0..<(ReadingLog.rejectedKept + 500)).map {
+            ReadingLog.Rejected(arrived: Double($0), station: "s", topic: "aq/s/reading", code: "not_json",
+                                reason: "payload is not valid JSON", payloadBytes: $0)
+        }
+        try log.appendRejected(many)
+        #expect(try log.rejectedCount() == ReadingLog.rejectedKept)
+        #expect(try log.recentRejected(limit: 1).first?.payloadBytes == ReadingLog.rejectedKept + 499)
+    }
+
     @Test func writerBatchesOffTheCallersThreadAndFlushesOnStop() throws {
         let log = try ReadingLog(path: path)
         let writer = ReadingLogWriter(log: log, interval: .milliseconds(50)) { _ in }
