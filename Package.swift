@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "aqcast",
             dependencies: [
-                "AirQuality", "DeepRNN", "ForecastDaemon", "MQTTClient", "SystemdSupport",
+                "AirQuality", "DeepRNN", "ForecastDaemon", "MQTTClient", "SystemdSupport", "ReadingLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -67,3 +67,33 @@ extension WindDirection {
         }
     }
 }
+
+extension PRSARecord {
+    /// Unix seconds of the row's hour (the file's hours are taken as UTC).
+    public var unixTime: Int64 {
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let m = Int64(month)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86400 + Int64(hour) * 3600
+    }
+}
+
+extension Reading {
+    /// The rows of a PRSA file as one station's readings, hour by hour; rows without PM2.5 are
+    /// left out (a sensor that missed the hour), and the wind is de-accumulated.
+    public static func fromPRSA(_ records: [PRSARecord], station: String) -> [Reading] {
+        let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
+        return records.indices.compactMap { i in
+            let r = records[i]
+            guard let pm = r.pm25 else { return nil }
+            return Reading(
+                station: station, time: r.unixTime, pm25: pm, dewPoint: r.dewPoint, temperature: r.temperature,
+                pressure: r.pressure, windDirection: r.windDirection, windSpeed: speeds[i])
+        }
+    }
+}

@@ -64,7 +64,7 @@ struct ReplayCommand: AsyncParsableCommand {
         for (n, i) in (start..<end).enumerated() {
             let r = records[i]
             guard let pm = r.pm25 else { continue }  // a sensor that missed this hour
-            let time = Self.unixTime(r)
+            let time = r.unixTime
             let payload = "{\"time\":\(time),\"pm25\":\(pm),\"dew_point\":\(r.dewPoint),\"temperature\":\(r.temperature),"
                 + "\"pressure\":\(r.pressure),\"wind_direction\":\"\(r.windDirection.rawValue)\",\"wind_speed\":\(formatFixed(speeds[i], 2))}"
             try await clock.sleep(until: begin.advanced(by: .seconds(interval * Double(n))))
@@ -74,18 +74,5 @@ struct ReplayCommand: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))  // let the last QoS 1 messages be acknowledged
         connection.stop()
         printError("sent \(sent) readings to \(destination) (\(end - start - sent) hours without PM2.5 skipped)")
-    }
-
-    /// Unix seconds of a PRSA row's hour (the file's hours are taken as UTC).
-    static func unixTime(_ r: PRSARecord) -> Int64 {
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = Int64(r.month <= 2 ? r.year - 1 : r.year)
-        let m = Int64(r.month)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(r.day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return days * 86400 + Int64(r.hour) * 3600
     }
 }

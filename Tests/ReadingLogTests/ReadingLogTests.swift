@@ -26,6 +26,19 @@ import Testing
         #expect(try ReadingLog(path: path).count() == 50)
     }
 
+    @Test func prsaRowsBecomeReadingsWithUTCTimesAndHourlyWind() throws {
+        let csv = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir\n"
+            + "1,2014,1,1,5,129,-16,-4,1020,NW,1.79,0,0\n2,2014,1,1,6,NA,-16,-4,1020,NW,4.92,0,0\n"
+            + "3,2014,1,1,7,140,-15,-4,1020,NW,6.71,0,0\n"
+        let readings = Reading.fromPRSA(try PRSAReader.parse(csv, file: "t.csv"), station: "bj")
+        #expect(readings.count == 2)
+        #expect(readings[0].time == 1_388_552_400 && readings[0].windSpeed == 1.79)
+        #expect(readings[1].time == 1_388_552_400 + 7200 && abs(readings[1].windSpeed - (6.71 - 4.92)) < 1e-12)
+        let log = try ReadingLog(path: path)
+        try log.append(readings.map { .init(reading: $0, arrived: 0) })
+        #expect(try log.recent(hours: 24) == readings)
+    }
+
     @Test func pruneKeepsTheRetentionPeriod() throws {
         let log = try ReadingLog(path: path)
         try log.append((0..<(24 * 10)).map { .init(reading: reading("a", 5000 + Int64($0)), arrived: 1) })
