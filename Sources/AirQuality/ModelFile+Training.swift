@@ -5,10 +5,7 @@ extension ModelFile {
     public init(trained result: TrainingResult, dataset: PRSADataset, recipe: TrainingRecipe, seed: UInt64,
                 dataSource: String) {
         let runs = EvaluationRuns(network: result.network, test: dataset.test, normalisation: dataset.normalisation)
-        func label(_ r: PRSARecord) -> String {
-            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-            return "\(r.year)-\(two(r.month))-\(two(r.day))T\(two(r.hour)):00"
-        }
+        func label(_ r: PRSARecord) -> String { r.hourLabel + ":00" }
         let info = TrainingInfo(
             recipe: recipe, seed: seed, dataSource: dataSource, firstHour: label(dataset.records[0]),
             lastHour: label(dataset.records[dataset.trainRowCount - 1]), trainWindows: result.trainWindowCount,

@@ -36,6 +36,12 @@ public struct PRSARecord: Sendable, Equatable {
     /// Wind speed accumulated over the consecutive hours with the same direction, m/s.
     public var cumulatedWindSpeed: Double
 
+    /// The row's hour as `yyyy-mm-ddThh`, the form `--at` and `--from` take.
+    public var hourLabel: String {
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(hour))"
+    }
+
     public init(
         year: Int, month: Int, day: Int, hour: Int, pm25: Double?, dewPoint: Double, temperature: Double,
         pressure: Double, windDirection: WindDirection, cumulatedWindSpeed: Double

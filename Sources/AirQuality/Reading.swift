@@ -26,13 +26,16 @@ public struct Reading: Sendable, Equatable {
     }
 
     /// The hour the reading belongs to, as whole hours since 1970.
-    public var hour: Int64 { time >= 0 ? time / 3600 : (time - 3599) / 3600 }
+    public var hour: Int64 { hourContaining(time) }
 
     /// The six raw model features, in ``Feature`` order.
     public var features: [Double] {
         [pm25, dewPoint, temperature, pressure, windDirection.code, windSpeed]
     }
 }
+
+/// The whole hour since 1970 that Unix second `time` falls in (rounding down, also before 1970).
+public func hourContaining(_ time: Int64) -> Int64 { time >= 0 ? time / 3600 : (time - 3599) / 3600 }
 
 extension WindDirection {
     /// Below this speed (m/s) the wind counts as calm ("cv") whatever its direction.

@@ -115,7 +115,7 @@ public enum ReadingDecoder {
     public struct WeatherHour: Sendable, Equatable {
         public var time: Int64
         public var features: [Double]
-        public var hour: Int64 { time >= 0 ? time / 3600 : (time - 3599) / 3600 }
+        public var hour: Int64 { hourContaining(time) }
     }
 
     /// A weather forecast for a station: `{"hours": [{"time": ..., "dew_point": ...,

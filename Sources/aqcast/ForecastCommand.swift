@@ -42,7 +42,7 @@ struct ForecastCommand: ParsableCommand {
         let series = PreparedSeries(records: records)
         let end: Int
         if let at {
-            guard let row = records.firstIndex(where: { Self.label($0) == at }) else {
+            guard let row = records.firstIndex(where: { $0.hourLabel == at }) else {
                 throw ValidationError("no row for hour \(at) in \(path) (expected the form 2014-06-01T12)")
             }
             end = row
@@ -50,7 +50,7 @@ struct ForecastCommand: ParsableCommand {
             end = records.count - 1
         }
         guard end + 1 >= file.steps else {
-            throw ValidationError("hour \(Self.label(records[end])) has fewer than \(file.steps) hours before it")
+            throw ValidationError("hour \(records[end].hourLabel) has fewer than \(file.steps) hours before it")
         }
         let n = PreparedSeries.featureCount
         let window = Array(series.features[((end + 1 - file.steps) * n)..<((end + 1) * n)])
@@ -63,7 +63,7 @@ struct ForecastCommand: ParsableCommand {
             return
         }
         let last = records[end].pm25.map { formatFixed($0, 0) } ?? "NA"
-        print("last observed hour \(Self.label(records[end])): PM2.5 \(last) ug/m3; weather held at that hour")
+        print("last observed hour \(records[end].hourLabel): PM2.5 \(last) ug/m3; weather held at that hour")
         let levels = Forecaster(model: file).intervalLevels
         print("hours ahead  forecast  \(Int(levels.lower * 100))-\(Int(levels.upper * 100))% interval   observed")
         for (f, t) in zip(forecast, truth) {
@@ -71,11 +71,6 @@ struct ForecastCommand: ParsableCommand {
             let interval = "\(formatFixed(f.lower, 0))..\(formatFixed(f.upper, 0))"
             print(pad(String(f.horizon), 11) + pad(formatFixed(f.pm25, 1), 10) + pad(interval, 17) + pad(observed, 11))
         }
-    }
-
-    static func label(_ r: PRSARecord) -> String {
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(r.year)-\(two(r.month))-\(two(r.day))T\(two(r.hour))"
     }
 }
 

@@ -43,7 +43,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
         var start = 0
         if let from {
-            guard let i = records.firstIndex(where: { ForecastCommand.label($0) == from }) else {
+            guard let i = records.firstIndex(where: { $0.hourLabel == from }) else {
                 throw ValidationError("no row for hour \(from) in \(path)")
             }
             start = i
