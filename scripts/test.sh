@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the packages, builds everything with warnings as errors and runs the whole test suite.
+# Installs the packages, builds everything with warnings as errors, runs the whole test suite,
+# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build
+bash scripts/check-units.sh

@@ -137,11 +137,23 @@ public final class ForecastService: Service, @unchecked Sendable {
             metadata: ["readings": "\(c.accepted)", "forecasts": "\(c.forecasts)", "rejected": "\(c.rejectedTotal)"])
     }
 
-    static func mqttSettings(_ c: DaemonConfiguration) throws -> MQTTSettings {
+    /// The systemd credential the unit passes (`LoadCredential=mqtt-password`), used when no
+    /// password file is configured.
+    static let passwordCredential = "mqtt-password"
+
+    static func mqttSettings(_ c: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> MQTTSettings
+    {
         var password: String?
-        if !c.passwordFile.isEmpty {
-            guard let data = FileManager.default.contents(atPath: c.passwordFile) else {
-                throw ConfigurationError(file: c.passwordFile, key: "broker.password_file", reason: "cannot be read")
+        var passwordFile = c.passwordFile
+        if passwordFile.isEmpty, let credentials = environment["CREDENTIALS_DIRECTORY"],
+            FileManager.default.fileExists(atPath: credentials + "/" + passwordCredential)
+        {
+            passwordFile = credentials + "/" + passwordCredential
+        }
+        if !passwordFile.isEmpty {
+            guard let data = FileManager.default.contents(atPath: passwordFile) else {
+                throw ConfigurationError(file: passwordFile, key: "broker.password_file", reason: "cannot be read")
             }
             password = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         }
@@ -245,11 +257,23 @@ public final class ForecastService: Service, @unchecked Sendable {
                 }
                 notifier.ready(status: statusLine())
             }
-        case .refused(let code, let reason):
+        case .refused(let code, let reason, let retry):
             lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
             logger.error(
-                "broker refused the connection: \(reason)",
+                "broker refused the connection: \(reason); retrying in \(retry) s",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+        case .failure(let reason):
+            let hint: String
+            if reason.contains("host name verification failed") {
+                hint = " (the broker's certificate is not issued for \(config.brokerHost); set host to a name it carries)"
+            } else if reason.contains("certificate verify failed") {
+                hint = " (the broker's certificate is not signed by tls_ca_file, has expired, or names another host)"
+            } else {
+                hint = ""
+            }
+            lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
+            logger.error(
+                "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
         case .disconnected(0, _):
             lock.withLock { brokerState = "disconnected from \(broker)" }
             logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])

@@ -3,9 +3,9 @@ import Foundation
 
 /// One client connection through libmosquitto, with its own network thread.
 ///
-/// The network thread (started by ``start()``) connects, reconnects with exponential backoff
-/// after a drop, and calls `onMessage` and `onEvent` — on that thread, one call at a time, in
-/// arrival order. A slow `onMessage` slows reading from the socket, which is the back-pressure
+/// The network thread (started by ``start()``, our own rather than libmosquitto's) connects,
+/// reconnects with exponential backoff after a drop or a failed attempt, and calls `onMessage`
+/// and `onEvent` — on that thread, one call at a time, in arrival order. A slow `onMessage` slows reading from the socket, which is the back-pressure
 /// we want: the broker keeps QoS 1 messages it could not deliver. `publish` may be called
 /// from any thread, including from inside `onMessage`.
 public final class MQTTConnection: @unchecked Sendable {
@@ -18,6 +18,13 @@ public final class MQTTConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var filters: [(String, Int)] = []
     private var started = false
+    /// Wakes the network thread from a wait between attempts when the connection stops.
+    private let wake = NSCondition()
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+    /// Guarded by `lock`: attempts failed in a row, and the wait after the last refusal.
+    private var consecutiveFailures = 0
+    private var nextRefusalDelay = 0
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -93,6 +100,10 @@ public final class MQTTConnection: @unchecked Sendable {
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
             me.onEvent(.disconnected(code: Int(rc), reason: rc == 0 ? "disconnected on request" : MQTTConnection.reason(rc)))
         }
+        mosquitto_log_callback_set(handle) { _, user, level, text in
+            guard let user, let text, level & MOSQ_LOG_ERR != 0 else { return }
+            Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(.failure(reason: String(cString: text)))
+        }
         mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
             guard let user, let m = message?.pointee else { return }
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
@@ -113,14 +124,32 @@ public final class MQTTConnection: @unchecked Sendable {
         guard rc == 0 else {
             let text = settings.protocolVersion == .v5
                 ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))
-            onEvent(.refused(code: Int(rc), reason: text))
+            refused(code: Int(rc), reason: text)
             return
         }
         lock.lock()
         let current = filters
+        nextRefusalDelay = 0
+        consecutiveFailures = 0
         lock.unlock()
         for (filter, qos) in current { _ = mosquitto_subscribe(handle, nil, filter, Int32(qos)) }
         onEvent(.connected(sessionPresent: flags & 1 == 1))
+    }
+
+    /// A refusal (wrong password, client not allowed) does not go away by retrying at once, and
+    /// libmosquitto's own backoff restarts after every TCP connection that succeeds, so a refused
+    /// client would knock once a second forever. Instead the network thread waits here, from 5
+    /// seconds (or the minimum reconnect delay if longer) doubling up to the maximum, and wakes
+    /// at once when the connection is stopped.
+    private func refused(code: Int, reason: String) {
+        let delay = lock.withLock {
+            let (minimum, maximum) = settings.reconnectDelaySeconds
+            let d = nextRefusalDelay == 0 ? max(5, minimum) : min(nextRefusalDelay * 2, max(maximum, 5))
+            nextRefusalDelay = d
+            return d
+        }
+        onEvent(.refused(code: code, reason: reason, retryInSeconds: delay))
+        _ = pause(seconds: delay)
     }
 
     /// Subscribes now if connected, and again after every reconnect.
@@ -135,22 +164,64 @@ public final class MQTTConnection: @unchecked Sendable {
         }
     }
 
-    /// Starts the network thread and the first connection attempt; failures to connect are
-    /// reported as events and retried, so this only throws for a bad address or settings.
+    /// Starts the network thread and the first connection attempt. Failures to connect (broker
+    /// down, a name that does not resolve yet, a TLS handshake that fails) are reported as
+    /// events and retried with backoff, so this only throws for settings libmosquitto refuses.
     public func start() throws(MQTTError) {
         lock.lock()
         defer { lock.unlock() }
         guard !started else { return }
-        try check(mosquitto_loop_start(handle), "starting the network thread")
+        wake.withLock { stopping = false }
+        try check(mosquitto_threaded_set(handle, true), "thread mode")
         let rc = mosquitto_connect_async(handle, settings.host, Int32(settings.port), Int32(settings.keepAliveSeconds))
-        if rc == MOSQ_ERR_ERRNO.rawValue || rc == MOSQ_ERR_SUCCESS.rawValue {
-            // A refused TCP connection (broker down) is retried by the network thread.
-            if rc != MOSQ_ERR_SUCCESS.rawValue { onEvent(.disconnected(code: Int(rc), reason: Self.reason(rc))) }
-        } else {
-            mosquitto_loop_stop(handle, true)
-            try check(rc, "connecting to \(settings.host):\(settings.port)")
+        if rc == MOSQ_ERR_INVAL.rawValue { try check(rc, "connecting to \(settings.host):\(settings.port)") }
+        if rc != MOSQ_ERR_SUCCESS.rawValue {
+            consecutiveFailures = 1
+            onEvent(.disconnected(code: Int(rc), reason: Self.reason(rc)))
         }
+        let thread = Thread { [self] in
+            serve()
+            finished.signal()
+        }
+        thread.name = "mqtt"
+        thread.start()
         started = true
+    }
+
+    /// The network thread: runs the connection until it fails, then waits (doubling from the
+    /// minimum reconnect delay to the maximum; a CONNACK resets it) and connects again, until
+    /// ``stop()``. This is libmosquitto's `loop_forever` with one difference that matters for a
+    /// daemon: that loop gives up for good after a TLS, DNS or protocol error, this one retries.
+    private func serve() {
+        while true {
+            let failures = lock.withLock { consecutiveFailures }
+            if failures > 0 {
+                let (minimum, maximum) = settings.reconnectDelaySeconds
+                if pause(seconds: min(maximum, minimum << min(failures - 1, 16))) { return }
+                let rc = mosquitto_reconnect_async(handle)
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    lock.withLock { consecutiveFailures += 1 }
+                    continue
+                }
+            }
+            var rc: Int32
+            repeat {
+                rc = mosquitto_loop(handle, 1000, 1)
+            } while rc == MOSQ_ERR_SUCCESS.rawValue && !(isStopping && !mosquitto_want_write(handle))
+            if isStopping { return }
+            lock.withLock { consecutiveFailures += 1 }
+        }
+    }
+
+    private var isStopping: Bool { wake.withLock { stopping } }
+
+    /// Sleeps up to `seconds`, waking at once when the connection stops; true if it stops.
+    private func pause(seconds: Int) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(seconds))
+        wake.lock()
+        defer { wake.unlock() }
+        while !stopping, wake.wait(until: deadline) {}
+        return stopping
     }
 
     /// Publishes a message; with QoS 1 libmosquitto keeps it until the broker acknowledges it,
@@ -165,7 +236,8 @@ public final class MQTTConnection: @unchecked Sendable {
         try check(rc, "publish to \(topic)")
     }
 
-    /// Disconnects cleanly (no last will) and stops the network thread.
+    /// Disconnects cleanly (no last will) and stops the network thread once the DISCONNECT
+    /// is written.
     public func stop() {
         lock.lock()
         let wasStarted = started
@@ -173,6 +245,10 @@ public final class MQTTConnection: @unchecked Sendable {
         lock.unlock()
         guard wasStarted else { return }
         mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
+        wake.withLock {
+            stopping = true
+            wake.broadcast()
+        }
+        finished.wait()
     }
 }

@@ -96,8 +96,12 @@ public struct MQTTMessage: Sendable {
 /// Changes of the connection, as the network thread sees them.
 public enum MQTTEvent: Sendable, Equatable {
     case connected(sessionPresent: Bool)
-    /// The broker answered the connection attempt with a refusal (bad credentials, ...).
-    case refused(code: Int, reason: String)
+    /// The broker answered the connection attempt with a refusal (bad credentials, ...); the
+    /// next attempt waits `retryInSeconds`, doubling with each refusal in a row.
+    case refused(code: Int, reason: String, retryInSeconds: Int)
+    /// libmosquitto reported an error of its own, e.g. a TLS handshake that failed
+    /// ("OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed").
+    case failure(reason: String)
     /// The connection dropped; libmosquitto reconnects on its own unless we are stopping.
     case disconnected(code: Int, reason: String)
 }

@@ -53,7 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let connection = try MQTTConnection(
             settings: MQTTSettings(host: host, port: port, clientID: "aqcast-replay-\(getpid())", cleanSession: true),
             onMessage: { _ in }, onEvent: { event in
-                if case .refused(_, let reason) = event { printError("broker refused the connection: \(reason)") }
+                if case .refused(_, let reason, _) = event { printError("broker refused the connection: \(reason)") }
             })
         try connection.start()
         let destination = topic.replacingOccurrences(of: "{station}", with: station)

@@ -58,8 +58,18 @@ struct RunCommand: AsyncParsableCommand {
         return (c, file, URL(fileURLWithPath: path).lastPathComponent)
     }
 
+    /// Exit status for a configuration or model that cannot be used (sysexits' EX_CONFIG): the
+    /// unit does not restart on it, since a restart cannot fix it.
+    static let configurationExitCode = ExitCode(78)
+
     func run() async throws {
-        let (initial, _, _) = try load()
+        let initial: DaemonConfiguration
+        do {
+            (initial, _, _) = try load()
+        } catch {
+            printError("aqcast: cannot start: \(error)")
+            throw Self.configurationExitCode
+        }
         let level = Logger.Level(rawValue: initial.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = JournalLogHandler(label: label)
@@ -73,7 +83,7 @@ struct RunCommand: AsyncParsableCommand {
             service = try ForecastService(loader: { try command.load() }, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
-            throw ExitCode.failure
+            throw Self.configurationExitCode
         }
         let group = ServiceGroup(
             configuration: .init(

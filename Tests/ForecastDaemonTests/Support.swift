@@ -88,20 +88,22 @@ final class Broker {
     let directory: String
     private(set) var process: ChildProcess
 
-    init() throws {
+    /// `listener` lines go after the listener (e.g. TLS files); `anonymous` false needs a password file.
+    init(listener: String = "", anonymous: Bool = true, directory: String? = nil) throws {
         port = freePort()
-        directory = NSTemporaryDirectory() + "aqcast-broker-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory ?? NSTemporaryDirectory() + "aqcast-broker-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         let conf = """
             listener \(port) 127.0.0.1
-            allow_anonymous true
+            \(listener)
+            allow_anonymous \(anonymous)
             persistence true
-            persistence_location \(directory)/
+            persistence_location \(self.directory)/
             max_queued_messages 100000
             user root
             """
-        try conf.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
-        process = try Broker.launch(directory)
+        try conf.write(toFile: self.directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
+        process = try Broker.launch(self.directory)
         try waitUntilListening()
     }
 

@@ -1,0 +1,62 @@
+# aqcast: build, install and uninstall. `make install` builds the release program first and
+# needs root for the system paths; DESTDIR stages the files elsewhere (for packaging),
+# PREFIX moves the program, its data and units (default /usr/local). The sample configuration is
+# installed only where none exists, so an edited /etc/aqcast/aqcast.toml is never overwritten.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/aqcast
+DOCDIR = $(PREFIX)/share/doc/aqcast
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS = aqcast.service aqcast-retrain.service aqcast-retrain.timer
+SWIFT_BUILD = swift build -c release --product aqcast
+
+.PHONY: all build install uninstall check-units
+
+all: build
+
+build:
+	$(SWIFT_BUILD)
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/aqcast
+	install -m 0755 .build/release/aqcast $(DESTDIR)$(BINDIR)/aqcast
+	install -m 0644 models/aqcast-default.json $(DESTDIR)$(DATADIR)/aqcast-default.json
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 config/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml; the new sample is $(DESTDIR)$(DATADIR)/aqcast.toml.sample"; \
+	else \
+		install -m 0644 config/aqcast.toml $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml; \
+	fi
+	@for u in $(UNITS); do \
+		sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
+			-e 's|/etc/aqcast/|$(SYSCONFDIR)/aqcast/|g' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# Removes what install put down, except an edited configuration and the state (the reading log,
+# retrained models) in /var/lib/aqcast: those are the operator's.
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now aqcast-retrain.timer aqcast.service 2>/dev/null || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/aqcast
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ] && \
+		cmp -s $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/aqcast 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ]; then \
+		echo "kept the edited $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml"; \
+	fi
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# The unit checks CI runs: verify (which warns on stderr yet exits 0, so any output fails) and
+# the hardening score. Needs the program installed where the units name it.
+check-units:
+	bash scripts/check-units.sh
