@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the packages, builds everything with warnings as errors, runs the whole test suite,
-# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder).
+# Installs the packages, builds everything with warnings as errors (the release program too:
+# the retraining tests run it, and `make install` installs it), runs the whole test suite, then
+# checks the systemd units and `make install`/`make uninstall` (in a scratch folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build --build-tests
+swift build -c release --product aqcast
 swift test --skip-build
 bash scripts/check-units.sh

@@ -24,19 +24,33 @@ public struct EvaluationRuns: Sendable {
     public var liveResidualQuantiles: [[Double]]
 
     public init(network: StackedRNN, test: WindowedData, normalisation: Normalisation) {
+        self.init(network: network, segments: [test], normalisation: normalisation)
+    }
+
+    /// The test set as separate runs of consecutive hours (stations, gaps), each evaluated
+    /// recursively on its own and the predictions pooled.
+    public init(network: StackedRNN, segments: [WindowedData], normalisation: Normalisation) {
+        precondition(!segments.isEmpty)
         var runs: [RecursiveRun] = []
         for weather in WeatherAssumption.allCases {
             for p in EvaluationSummary.predictionLengths {
-                runs.append(
-                    Evaluation.recursive(network, on: test, p: p, weather: weather, normalisation: normalisation))
+                var pooled = RecursiveRun(weather: weather, p: p, predictions: [], persistence: [], targets: [])
+                for test in segments {
+                    let run = Evaluation.recursive(network, on: test, p: p, weather: weather, normalisation: normalisation)
+                    pooled.predictions += run.predictions
+                    pooled.persistence += run.persistence
+                    pooled.targets += run.targets
+                }
+                runs.append(pooled)
             }
         }
         self.runs = runs
+        let windows = segments.reduce(0) { $0 + $1.count }
         let longest = EvaluationSummary.predictionLengths.max()!
         let oracle8 = runs.first { $0.weather == .oracle && $0.p == longest }!
         let live8 = runs.first { $0.weather == .live && $0.p == longest }!
         summary = EvaluationSummary(
-            testWindows: test.count, protocols: runs.map { $0.result(normalisation: normalisation) },
+            testWindows: windows, protocols: runs.map { $0.result(normalisation: normalisation) },
             oracleHorizons: oracle8.horizonErrors(normalisation: normalisation),
             liveHorizons: live8.horizonErrors(normalisation: normalisation))
         liveResidualQuantiles = live8.residualQuantiles(EvaluationSummary.quantileLevels, normalisation: normalisation)

@@ -31,6 +31,21 @@ public struct ModelFile: Codable, Sendable {
         public var bestEpoch: Int
         public var history: [EpochReport]
         public var stopReason: String?
+
+        public init(recipe: TrainingRecipe, seed: UInt64, dataSource: String, firstHour: String, lastHour: String,
+                    trainWindows: Int, validationWindows: Int, bestEpoch: Int, history: [EpochReport],
+                    stopReason: String?) {
+            self.recipe = recipe
+            self.seed = seed
+            self.dataSource = dataSource
+            self.firstHour = firstHour
+            self.lastHour = lastHour
+            self.trainWindows = trainWindows
+            self.validationWindows = validationWindows
+            self.bestEpoch = bestEpoch
+            self.history = history
+            self.stopReason = stopReason
+        }
     }
 
     public struct ResidualQuantiles: Codable, Sendable, Equatable {
@@ -39,6 +54,11 @@ public struct ModelFile: Codable, Sendable {
         /// `byHorizon[h - 1][i]`: the `levels[i]` quantile of truth minus forecast (µg/m³) at
         /// horizon h, from the live protocol on the test year.
         public var byHorizon: [[Double]]
+
+        public init(levels: [Double], byHorizon: [[Double]]) {
+            self.levels = levels
+            self.byHorizon = byHorizon
+        }
     }
 
     public var format: String

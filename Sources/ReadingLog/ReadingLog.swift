@@ -146,6 +146,13 @@ public final class ReadingLog: Sendable {
         }
     }
 
+    /// Every reading in the log, oldest first: what retraining reads.
+    public func all() throws -> [Reading] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM reading ORDER BY time, rowid").compactMap(Self.reading)
+        }
+    }
+
     /// How many readings the log holds.
     public func count() throws -> Int {
         try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM reading") ?? 0 }

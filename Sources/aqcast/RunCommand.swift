@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
         if let model { c.modelPath = model }
         if let stateDir { c.stateDirectory = stateDir }
         if let logLevel { c.logLevel = logLevel }
-        let path = c.modelPath.isEmpty ? try ShippedFile.model() : c.modelPath
+        let path = try modelInUse(c)
         let file = try ModelFile.load(path: path)
         guard file.steps == PRSADataset.steps else {
             throw ModelFileError(path: path, reason: "windows of \(file.steps) hours; the daemon keeps \(PRSADataset.steps)")

@@ -1,0 +1,182 @@
+import AirQuality
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The retrained models in `<state directory>/models`: one file per promoted version
+/// (`aqcast-20261127T031500Z.json`), `current.json` (a copy of the version in use, which the
+/// daemon loads when no model path is configured) and `changelog.jsonl`, one JSON object a line
+/// for every retraining decision and rollback with its figures. Files are written durably:
+/// a temporary file, fsync, rename, fsync of the folder.
+public struct ModelStore: Sendable {
+    public let directory: String
+    /// Promoted versions kept; older ones are deleted (never the current one).
+    public var keep = 5
+
+    public init(stateDirectory: String) {
+        directory = stateDirectory + "/models"
+    }
+
+    public var currentPath: String { directory + "/current.json" }
+
+    /// What the daemon should load: the promoted model if there is one.
+    public static func promotedModel(stateDirectory: String) -> String? {
+        let path = ModelStore(stateDirectory: stateDirectory).currentPath
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// One line of the changelog.
+    public struct Change: Codable, Sendable, Equatable {
+        public var time: String
+        /// `promoted`, `refused`, `too_little_data` or `rollback`.
+        public var action: String
+        /// The version file now current after this change ("" for the shipped model).
+        public var current: String
+        public var reason: String
+        /// Live protocol, 8-hour blocks, RMSE in µg/m³ on the held-out days.
+        public var candidateRMSE: Double?
+        public var currentRMSE: Double?
+        public var persistenceRMSE: Double?
+        public var trainWindows: Int?
+        public var holdoutWindows: Int?
+
+        public init(time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,
+                    currentRMSE: Double? = nil, persistenceRMSE: Double? = nil, trainWindows: Int? = nil,
+                    holdoutWindows: Int? = nil) {
+            self.time = time
+            self.action = action
+            self.current = current
+            self.reason = reason
+            self.candidateRMSE = candidateRMSE
+            self.currentRMSE = currentRMSE
+            self.persistenceRMSE = persistenceRMSE
+            self.trainWindows = trainWindows
+            self.holdoutWindows = holdoutWindows
+        }
+    }
+
+    public func changes() throws -> [Change] {
+        guard let data = FileManager.default.contents(atPath: directory + "/changelog.jsonl") else { return [] }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().map { i, line in
+            do {
+                return try JSONDecoder().decode(Change.self, from: Data(line.utf8))
+            } catch {
+                throw ModelFileError(path: directory + "/changelog.jsonl", reason: "line \(i + 1) is not a change: \(error)")
+            }
+        }
+    }
+
+    /// The version file in use, or nil for the shipped model.
+    public func currentVersion() throws -> String? {
+        guard FileManager.default.fileExists(atPath: currentPath) else { return nil }
+        let name = try changes().last { $0.action == "promoted" || $0.action == "rollback" }?.current ?? ""
+        return name.isEmpty ? nil : name
+    }
+
+    /// Promoted version files, oldest first.
+    public func versions() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("aqcast-") && $0.hasSuffix(".json") }.sorted()
+    }
+
+    /// Writes `model` as a new version and makes it current; prunes old versions.
+    public func promote(_ model: ModelFile, change: Change, now: Date = Date()) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let name = "aqcast-\(Self.stamp(now)).json"
+        let data = try model.encoded()
+        try Self.writeDurably(data, to: directory + "/" + name)
+        try Self.writeDurably(data, to: currentPath)
+        var c = change
+        c.current = name
+        try record(c)
+        for old in versions().dropLast(keep) where old != name {
+            try? FileManager.default.removeItem(atPath: directory + "/" + old)
+        }
+        return name
+    }
+
+    /// Goes back to the version before the current one, or to the shipped model when there is
+    /// none; returns the version now current (nil: the shipped model).
+    public func rollback(now: Date = Date()) throws -> String? {
+        guard let current = try currentVersion() else {
+            throw ModelFileError(path: currentPath, reason: "nothing to roll back: the shipped model is in use")
+        }
+        let all = versions()
+        let previous = all.firstIndex(of: current).flatMap { $0 > 0 ? all[$0 - 1] : nil }
+        if let previous {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + previous))
+            _ = try ModelFile.decode(data, path: directory + "/" + previous)
+            try Self.writeDurably(data, to: currentPath)
+        } else {
+            try FileManager.default.removeItem(atPath: currentPath)
+        }
+        try record(Change(time: Self.isoTime(now), action: "rollback", current: previous ?? "",
+                          reason: "rolled back from \(current) to \(previous ?? "the shipped model")"))
+        return previous
+    }
+
+    /// Appends a line to the changelog (and syncs it).
+    public func record(_ change: Change) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var line = try encoder.encode(change)
+        line.append(0x0A)
+        let fd = open(directory + "/changelog.jsonl", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        try line.withUnsafeBytes { try Self.writeAll(fd, $0) }
+        fsync(fd)
+    }
+
+    /// Temporary file beside `path`, written, fsynced, renamed over `path`, folder fsynced: a
+    /// crash leaves either the old file or the new one, never a torn one.
+    public static func writeDurably(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        do {
+            try data.withUnsafeBytes { try writeAll(fd, $0) }
+            guard fsync(fd) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+            offset += n
+        }
+    }
+
+    static func stamp(_ date: Date) -> String {
+        isoTime(date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+    }
+
+    public static func isoTime(_ date: Date) -> String {
+        var out: [UInt8] = []
+        appendISOTime(Int64(date.timeIntervalSince1970.rounded(.down)), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
