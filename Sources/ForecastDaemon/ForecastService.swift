@@ -34,9 +34,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     private var rejectionMinute = 0.0
     static let rejectionsLoggedPerMinute = 30
     private var connection: MQTTConnection?
-    /// The reading log's writer, or nil when the log could not be opened (the daemon forecasts
-    /// all the same).
-    private let logWriter: ReadingLogWriter?
+    /// The reading log's writer; it opens the log later when it cannot be opened at start.
+    private let logWriter: ReadingLogWriter
     /// Forecasts rebuilt from the log at start, published at the first connection.
     private var restored: [StationForecast] = []
 
@@ -58,27 +57,29 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
-        var writer: ReadingLogWriter?
+        let logPath = configuration.stateDirectory + "/readings.sqlite"
         var history: [Reading] = []
+        var opened: ReadingLog?
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-            let log = try ReadingLog(path: configuration.stateDirectory + "/readings.sqlite")
+            let log = try ReadingLog(path: logPath)
+            opened = log
             history = try log.recent(hours: model.steps + configuration.maximumGapHours + 1)
-            writer = ReadingLogWriter(log: log) { [logger] problem in
-                logger.error("\(problem)", metadata: ["reason": "reading_log"])
-            }
             let pruned = try log.prune(keepingDays: configuration.retentionDays)
             if pruned > 0 { logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"]) }
             let logged = try log.count()
             logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
         } catch {
             logger.error(
-                "reading log unavailable, forecasting without it: \(error)",
-                metadata: ["path": "\(configuration.stateDirectory)/readings.sqlite", "reason": "reading_log"])
+                "reading log unavailable, forecasting without it and keeping readings in memory until it can be written: \(error)",
+                metadata: ["path": "\(logPath)", "reason": "reading_log"])
+        }
+        let writer = ReadingLogWriter(path: logPath, log: opened) { [logger] problem in
+            logger.error("\(problem)", metadata: ["reason": "reading_log"])
         }
         logWriter = writer
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) { [writer] reading in
-            writer?.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
+            writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
         if !history.isEmpty {
             restored = engine.restore(history, now: Date().timeIntervalSince1970)
@@ -109,7 +110,10 @@ public final class ForecastService: Service, @unchecked Sendable {
             "connecting to broker",
             metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
         notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
-        logWriter?.start()
+        logWriter.start()
+        // Trapped before READY can go out (from the first CONNACK): systemd may send SIGHUP as
+        // soon as it has READY, and an untrapped SIGHUP ends the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try connection.start()
 
         await withDiscardingTaskGroup { group in
@@ -117,10 +121,8 @@ public final class ForecastService: Service, @unchecked Sendable {
             if let interval = notifier.watchdogInterval {
                 group.addTask { await self.feedWatchdog(every: interval) }
             }
-            group.addTask { await self.reloadOnHangUp() }
-            if let writer = logWriter {
-                group.addTask { await self.pruneDaily(writer.log) }
-            }
+            group.addTask { await self.reloadOnHangUp(hangups) }
+            group.addTask { await self.pruneDaily(self.logWriter) }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -130,7 +132,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         try? connection.publish(topic: config.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
         try? await Task.sleep(for: .milliseconds(200))
         connection.stop()
-        logWriter?.stop()
+        logWriter.stop()
         let c = engine.snapshot()
         logger.info(
             "stopped",
@@ -198,7 +200,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
         case .rejected(let r):
-            logWriter?.enqueueRejected(
+            logWriter.enqueueRejected(
                 .init(arrived: now, station: Self.printable(station), topic: Self.printable(message.topic),
                       code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
             guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
@@ -341,11 +343,12 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
-    private func pruneDaily(_ log: ReadingLog) async {
+    private func pruneDaily(_ writer: ReadingLogWriter) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(86400))
             if Task.isCancelled { return }
             let days = lock.withLock { configuration.retentionDays }
+            guard let log = writer.log else { continue }
             do {
                 let pruned = try log.prune(keepingDays: days)
                 logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(days)"])
@@ -355,8 +358,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
-    private func reloadOnHangUp() async {
-        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+    private func reloadOnHangUp(_ hangups: UnixSignalsSequence) async {
+        for await _ in hangups {
             if Task.isCancelled { return }
             reload()
         }

@@ -1,12 +1,21 @@
 import Foundation
+import GRDB
 
 /// Collects entries from the MQTT thread without touching the disk there, and writes them in
 /// one transaction every `interval` on a thread of its own: at most one interval of readings is
-/// at risk in a crash. A failing write (disk full, read-only, missing file) keeps the entries
-/// for the next try, reports once per `reportEvery`, and recovers by itself.
+/// at risk in a crash. A failing write (disk full, read-only) keeps the entries for the next
+/// try, reports once per `reportEvery`, and recovers by itself. The writer also owns the log
+/// file: it opens it when it could not be opened before (a missing or unwritable state
+/// directory), opens a new one when the file was deleted or replaced under it (writes to an
+/// unlinked file would vanish), and sets a corrupt file aside (`readings.sqlite.corrupt-<time>`)
+/// and starts a new one.
 public final class ReadingLogWriter: @unchecked Sendable {
-    // @unchecked: `pending`, `running`, `lastReport` and the counters are guarded by `condition`.
-    public let log: ReadingLog
+    // @unchecked: `pending`, `running`, `lastReport` and the counters are guarded by `condition`;
+    // `current` and `opened` by `fileLock`.
+    public let path: String
+    private let fileLock = NSLock()
+    private var current: ReadingLog?
+    private var opened: (device: UInt64, inode: UInt64)?
     public let interval: Duration
     private let report: @Sendable (String) -> Void
     private let condition = NSCondition()
@@ -21,11 +30,14 @@ public final class ReadingLogWriter: @unchecked Sendable {
     public private(set) var written = 0
     public private(set) var dropped = 0
 
+    /// `log` is the file already opened at `path`, if it could be.
     public init(
-        log: ReadingLog, interval: Duration = .milliseconds(200), maximumPending: Int = 1_000_000,
+        path: String, log: ReadingLog? = nil, interval: Duration = .milliseconds(200), maximumPending: Int = 1_000_000,
         reportEvery: TimeInterval = 60, report: @escaping @Sendable (String) -> Void
     ) {
-        self.log = log
+        self.path = path
+        current = log
+        opened = log == nil ? nil : Self.identity(path)
         self.interval = interval
         self.maximumPending = maximumPending
         self.reportEvery = reportEvery
@@ -80,10 +92,11 @@ public final class ReadingLogWriter: @unchecked Sendable {
         let refused = pendingRejected
         pendingRejected.removeAll(keepingCapacity: true)
         condition.unlock()
-        // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
-        try? log.appendRejected(refused)
-        guard !batch.isEmpty else { return true }
+        guard !batch.isEmpty || !refused.isEmpty else { return true }
         do {
+            let log = try usableLog()
+            // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
+            try? log.appendRejected(refused)
             try log.append(batch)
             condition.lock()
             written += batch.count
@@ -96,9 +109,48 @@ public final class ReadingLogWriter: @unchecked Sendable {
             if due { lastReport = Date() }
             let count = pending.count
             condition.unlock()
-            if due { report("cannot write the reading log \(log.path): \(error); \(count) readings kept in memory, retrying") }
+            if due { report("cannot write the reading log \(path): \(error); \(count) readings kept in memory, retrying") }
             return false
         }
+    }
+
+    /// The log as it is now, if it is open (for pruning and counting).
+    public var log: ReadingLog? { fileLock.withLock { current } }
+
+    /// The open log if its file is still the one at `path`; else the file opened anew.
+    func usableLog() throws -> ReadingLog {
+        try fileLock.withLock {
+            let now = Self.identity(path)
+            if let current, let opened, let now, opened == now { return current }
+            if current != nil {
+                report("the reading log \(path) was deleted or replaced; writing to a new one")
+            }
+            current = nil
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let log: ReadingLog
+            do {
+                log = try ReadingLog(path: path)
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+            {
+                let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+                for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                    try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+                }
+                report("the reading log \(path) is corrupt (\(error.message ?? "\(error)")); moved it to \(aside) and started a new one")
+                log = try ReadingLog(path: path)
+            }
+            current = log
+            opened = Self.identity(path)
+            return log
+        }
+    }
+
+    static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        return (UInt64(s.st_dev), UInt64(s.st_ino))
     }
 
     private func loop() {

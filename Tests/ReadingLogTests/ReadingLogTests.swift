@@ -59,7 +59,7 @@ import Testing
 
     @Test func writerBatchesOffTheCallersThreadAndFlushesOnStop() throws {
         let log = try ReadingLog(path: path)
-        let writer = ReadingLogWriter(log: log, interval: .milliseconds(50)) { _ in }
+        let writer = ReadingLogWriter(path: path, log: log, interval: .milliseconds(50)) { _ in }
         writer.start()
         for h in 0..<500 { writer.enqueue(.init(reading: reading("w", 9000 + Int64(h)), arrived: 1)) }
         writer.stop()
@@ -69,7 +69,7 @@ import Testing
     @Test func writerKeepsEntriesWhileTheDatabaseCannotBeWrittenAndReportsOnce() throws {
         let log = try ReadingLog(path: path)
         let reports = Box()
-        let writer = ReadingLogWriter(log: log, interval: .seconds(60)) { reports.add($0) }
+        let writer = ReadingLogWriter(path: path, log: log, interval: .seconds(60)) { reports.add($0) }
         writer.enqueue(.init(reading: reading("x", 100), arrived: 1))
         // A fault: the table is gone (as after corruption or a bad manual edit).
         try DatabaseQueueForTests.drop(path: path)
@@ -77,6 +77,121 @@ import Testing
         #expect(writer.flush() == false)
         #expect(reports.count == 1)
         #expect(reports.first?.contains("1 readings kept in memory, retrying") == true)
+    }
+}
+
+/// Faults of the log's file and disk, made real: a folder that does not exist yet, a file
+/// deleted or garbled under the writer, and a small tmpfs that fills up or turns read-only.
+@Suite(.serialized) struct ReadingLogFaultTests {
+    func reading(_ hour: Int64) -> ReadingLog.Entry {
+        .init(reading: Reading(station: "f", time: hour * 3600, pm25: 50, dewPoint: -3, temperature: 4, pressure: 1012,
+                               windDirection: .northWest, windSpeed: 1.5), arrived: 1)
+    }
+
+    let folder = NSTemporaryDirectory() + "aqcast-faults-\(UUID().uuidString.prefix(8))"
+
+    @Test func aFolderThatAppearsLaterIsUsedThen() throws {
+        let path = folder + "/not/yet/readings.sqlite"
+        // A file where the folder should be: creating the folder fails until it is removed.
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/not"))
+        let reports = Box()
+        let writer = ReadingLogWriter(path: path, interval: .seconds(60), reportEvery: 3600) { reports.add($0) }
+        writer.enqueue(reading(1))
+        #expect(writer.flush() == false)
+        writer.enqueue(reading(2))
+        #expect(writer.flush() == false)
+        #expect(reports.count == 1, "one report per interval, not per attempt")
+        try FileManager.default.removeItem(atPath: folder + "/not")
+        #expect(writer.flush() == true)
+        #expect(try ReadingLog(path: path).count() == 2)
+    }
+
+    @Test func aDeletedFileIsReplacedAndLaterReadingsLandInTheNewOne() throws {
+        let path = folder + "/readings.sqlite"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let reports = Box()
+        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) { reports.add($0) }
+        writer.enqueue(reading(1))
+        #expect(writer.flush())
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        writer.enqueue(reading(2))
+        #expect(writer.flush())
+        #expect(try ReadingLog(path: path).count() == 1)
+        #expect(reports.first?.contains("was deleted or replaced; writing to a new one") == true)
+    }
+
+    @Test func aCorruptFileIsSetAsideAndANewLogStarted() throws {
+        let path = folder + "/readings.sqlite"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
+        let reports = Box()
+        let writer = ReadingLogWriter(path: path, interval: .seconds(60)) { reports.add($0) }
+        writer.enqueue(reading(1))
+        #expect(writer.flush())
+        #expect(try ReadingLog(path: path).count() == 1)
+        let aside = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("readings.sqlite.corrupt-") }
+        #expect(aside.count == 1)
+        #expect(reports.first?.contains("is corrupt") == true, "\(reports.first ?? "")")
+    }
+
+    /// A 1 MiB tmpfs filled by another file: the writes fail and the readings wait in memory;
+    /// when space is freed they are all written.
+    @Test func aFullDiskKeepsReadingsInMemoryUntilSpaceIsFreed() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", folder)
+        defer { _ = try? mount("-u", folder) }
+        let path = folder + "/readings.sqlite"
+        let reports = Box()
+        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) { reports.add($0) }
+        writer.enqueue(reading(1))
+        #expect(writer.flush())
+        let filler = folder + "/filler"
+        try? Data(repeating: 1, count: 4 << 20).write(to: URL(fileURLWithPath: filler))  // stops when the disk is full
+        for h in 2..<502 { writer.enqueue(reading(Int64(h))) }
+        #expect(writer.flush() == false)
+        #expect(writer.flush() == false)
+        #expect(reports.count == 1, "one report per interval, not per attempt")
+        #expect(reports.first?.contains("500 readings kept in memory") == true, "\(reports.first ?? "")")
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(writer.flush())
+        #expect(try ReadingLog(path: path).count() == 501)
+    }
+
+    /// The log's file system read-only (as after the kernel remounts it on errors): readings wait
+    /// in memory until it is writable again.
+    @Test func aReadOnlyFileSystemKeepsReadingsInMemoryUntilItIsWritable() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", folder)
+        defer { _ = try? mount("-u", folder) }
+        let path = folder + "/readings.sqlite"
+        try ReadingLog(path: path).append([reading(1)])
+        try mount("-o", "remount,ro", folder)
+        let reports = Box()
+        let writer = ReadingLogWriter(path: path, interval: .seconds(60)) { reports.add($0) }
+        writer.enqueue(reading(2))
+        #expect(writer.flush() == false)
+        #expect(reports.first?.contains("1 readings kept in memory") == true, "\(reports.first ?? "")")
+        try mount("-o", "remount,rw", folder)
+        #expect(writer.flush())
+        #expect(try ReadingLog(path: path).count() == 2)
+    }
+
+    /// Runs mount(8) (or umount with "-u"); needs root, as the test suite does.
+    func mount(_ arguments: String...) throws {
+        let p = Process()
+        if arguments.first == "-u" {
+            p.executableURL = URL(fileURLWithPath: "/bin/umount")
+            p.arguments = Array(arguments.dropFirst())
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/bin/mount")
+            p.arguments = arguments
+        }
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw POSIXError(.EPERM, userInfo: [NSLocalizedDescriptionKey: "mount \(arguments) failed (needs root)"])
+        }
     }
 }
 
