@@ -39,8 +39,8 @@ struct DaemonBench: ParsableCommand {
 
         // 1. The broker alone: every reading to a plain subscriber.
         let plain = Counter()
-        let subscriber = try connect(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
-        let publisher = try connect(broker.port, id: "bench-pub", subscribe: nil) { _ in }
+        let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
+        let publisher = try connectBench(broker.port, id: "bench-pub", subscribe: nil) { _ in }
         var start = Date()
         for h in 0..<hours {
             for s in 0..<stations { try publisher.publish(topic: "aq/s\(s)/reading", payload: payload(base + Int64(h)), qos: 1) }
@@ -59,7 +59,7 @@ struct DaemonBench: ParsableCommand {
         }
         let forecasts = Counter()
         let arrivals = Arrivals()
-        let watcher = try connect(broker.port, id: "bench-forecasts", subscribe: "aq/+/forecast") { m in
+        let watcher = try connectBench(broker.port, id: "bench-forecasts", subscribe: "aq/+/forecast") { m in
             forecasts.add()
             arrivals.record(m)
         }
@@ -113,21 +113,15 @@ struct DaemonBench: ParsableCommand {
         let after = residentBytes()
         report("memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station")
     }
+}
 
-    func connect(_ port: Int, id: String, subscribe: String?, onMessage: @escaping @Sendable (MQTTMessage) -> Void) throws -> MQTTConnection {
-        let c = try MQTTConnection(
-            settings: MQTTSettings(host: "127.0.0.1", port: port, clientID: id, cleanSession: true, maximumInflight: 1000),
-            onMessage: onMessage, onEvent: { _ in })
-        if let subscribe { try c.subscribe(subscribe, qos: 1) }
-        try c.start()
-        Thread.sleep(forTimeInterval: 0.5)
-        return c
-    }
-
-    func launchDaemon(port: Int, modelPath: String) throws -> Process {
+/// Starts `aqcast run` from this same binary against a local broker.
+func launchDaemon(port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())")
+    throws -> Process
+{
+    do {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let state = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())"
         p.arguments = [
             "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir", state,
         ]
@@ -135,7 +129,9 @@ struct DaemonBench: ParsableCommand {
         try p.run()
         return p
     }
+}
 
+extension DaemonBench {
     func residentBytes() -> Int {
         let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
         return (Int(text.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
