@@ -81,6 +81,14 @@ public struct StationWindow: Sendable {
     /// Why there is no window ending at an hour.
     public struct Incomplete: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
+        /// The part that stays the same while the window fills (no running count): what a
+        /// station's published state says, so it is not republished with every reading.
+        public var summary: String
+
+        public init(description: String, summary: String? = nil) {
+            self.description = description
+            self.summary = summary ?? description
+        }
     }
 
     /// The `steps` hours ending at `end`, six raw features each, oldest first, with gaps of up
@@ -122,7 +130,9 @@ public struct StationWindow: Sendable {
                 let missing = next - hour
                 if previous == nil {
                     return .failure(
-                        Incomplete(description: "window incomplete: \(end - next + 1) of \(steps) hours up to \(Self.label(end))"))
+                        Incomplete(
+                            description: "window incomplete: \(end - next + 1) of \(steps) hours up to \(Self.label(end))",
+                            summary: "window incomplete: forecasts start at \(Self.label(next + Int64(steps) - 1))"))
                 }
                 return .failure(
                     Incomplete(description: "gap of \(missing) hours before \(Self.label(next)) (interpolated up to \(maximumGapHours))"))

@@ -207,6 +207,7 @@ public final class ForecastEngine: @unchecked Sendable {
         }
         var forecast: StationForecast?
         var waiting: String?
+        var summary: String?
         if let hour = complete, hour > (s.window.lastForecastHour ?? .min) {
             switch s.window.window(endingAt: hour) {
             case .success(let rows):
@@ -226,12 +227,13 @@ public final class ForecastEngine: @unchecked Sendable {
                 counters.forecasts += 1
             case .failure(let why):
                 waiting = why.description
+                summary = why.summary
                 s.waiting = why.description
             }
         }
         var changed: StationState?
         let now: StationState? =
-            forecast != nil ? .forecasting : waiting.map { .waiting(reason: $0, hour: complete ?? reading.hour) }
+            forecast != nil ? .forecasting : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? reading.hour) }
         if let now, now.kind != s.reported?.kind || now.reason != s.reported?.reason {
             s.reported = now
             changed = now

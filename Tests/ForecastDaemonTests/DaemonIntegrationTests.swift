@@ -207,7 +207,7 @@ let base: Int64 = 385_000
         // The station's retained state went from waiting (with the reason) to forecasting.
         let states = inbox.wait(seconds: 3, topic: "aq/\(station)/state", count: 24)
             .map { String(decoding: $0.payload, as: UTF8.self) }
-        #expect(states.first?.contains("\"reason\":\"window incomplete: 1 of 24 hours") == true, "\(states.prefix(2))")
+        #expect(states.first?.contains("\"reason\":\"window incomplete: forecasts start at ") == true, "\(states.prefix(2))")
         #expect(states.last == "{\"station\":\"\(station)\",\"state\":\"forecasting\"}")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)

@@ -182,12 +182,13 @@ extension Result where Failure == Rejection {
                 states.append(state)
             }
         }
-        // 23 waiting reasons (each hour's count differs), then forecasting once, then no change.
-        #expect(states.count == 24)
-        #expect(states[4] == .waiting(reason: "window incomplete: 5 of 24 hours up to \(isoHour(start + 4))", hour: start + 4))
+        // Waiting once (the reason names when forecasts start, with no running count, so it is
+        // not republished with every reading), then forecasting once, then no change.
+        #expect(states.count == 2)
+        #expect(states[0] == .waiting(reason: "window incomplete: forecasts start at \(isoHour(start + 23))", hour: start))
         #expect(states.last == .forecasting)
-        let json = try JSONSerialization.jsonObject(with: Data(states[4].json(station: "s"))) as? [String: String]
-        #expect(json == ["station": "s", "state": "waiting", "reason": "window incomplete: 5 of 24 hours up to \(isoHour(start + 4))", "hour": isoHour(start + 4)])
+        let json = try JSONSerialization.jsonObject(with: Data(states[0].json(station: "s"))) as? [String: String]
+        #expect(json == ["station": "s", "state": "waiting", "reason": "window incomplete: forecasts start at \(isoHour(start + 23))", "hour": isoHour(start)])
         #expect(String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self) == #"{"station":"s","state":"forecasting"}"#)
     }
 }
