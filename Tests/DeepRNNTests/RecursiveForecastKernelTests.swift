@@ -23,7 +23,7 @@ import Testing
         return out
     }
 
-    @Test(arguments: [[2, 2], [4], [8, 8], [3, 5, 2]])
+    @Test(arguments: [[2, 2], [4], [8, 8], [3, 5, 2], [12, 4]])
     func staggeredWindowsGiveTheSequentialForecasts(_ sizes: [Int]) {
         var rng = SeededGenerator(seed: UInt64(sizes.reduce(0, +)))
         let a = RNNArchitecture(inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
