@@ -60,7 +60,9 @@ public enum ConfigurationFile {
             "port": integer(\.brokerPort, 1...65535),
             "client_id": string(\.clientID) { (1...64).contains($0.utf8.count) ? nil : "must be 1-64 bytes" },
             "keepalive": integer(\.keepAliveSeconds, 5...3600),
-            "protocol": string(\.protocolVersion) { ["5", "3.1.1"].contains($0) ? nil : "must be \"5\" or \"3.1.1\", got \"\($0)\"" },
+            "protocol": string(\.protocolVersion) {
+                ["auto", "5", "3.1.1"].contains($0) ? nil : "must be \"auto\", \"5\" or \"3.1.1\", got \"\($0)\""
+            },
             "username": string(\.username),
             "password_file": string(\.passwordFile),
             "tls_ca_file": string(\.tlsCAFile),

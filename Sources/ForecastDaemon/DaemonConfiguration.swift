@@ -5,7 +5,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var brokerPort = 1883
     public var clientID = "aqcast"
     public var keepAliveSeconds = 30
-    public var protocolVersion = "3.1.1"
+    public var protocolVersion = "auto"
     public var username = ""
     /// A file whose first line is the password (so systemd credentials can supply it).
     public var passwordFile = ""

@@ -102,10 +102,6 @@ public final class ForecastService: Service, @unchecked Sendable {
         lock.withLock { self.connection = connection }
         try connection.subscribe(config.readingTopic, qos: 1)
         if weatherPattern != nil { try connection.subscribe(config.weatherTopic, qos: 1) }
-        if config.protocolVersion == "5" {
-            logger.warning(
-                "MQTT v5: libmosquitto's automatic reconnect sends no session expiry, so the broker drops this client's session (and queued readings) at each reconnect; protocol \"3.1.1\" keeps it")
-        }
         logger.info(
             "connecting to broker",
             metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
@@ -169,7 +165,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             host: c.brokerHost, port: c.brokerPort, clientID: c.clientID, cleanSession: false,
             keepAliveSeconds: c.keepAliveSeconds, username: c.username.isEmpty ? nil : c.username, password: password,
             tls: tls, will: .init(topic: c.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true),
-            protocolVersion: c.protocolVersion == "5" ? .v5 : .v311)
+            protocolVersion: MQTTSettings.ProtocolVersion(rawValue: c.protocolVersion) ?? .auto)
     }
 
     // MARK: network thread
@@ -264,6 +260,9 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.error(
                 "broker refused the connection: \(reason); retrying in \(retry) s",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+        case .fellBackToMQTT311(let reason):
+            logger.notice(
+                "the broker does not speak MQTT v5 (\(reason)); using MQTT 3.1.1", metadata: ["broker": "\(broker)"])
         case .failure(let reason):
             let hint: String
             if reason.contains("host name verification failed") {

@@ -25,6 +25,13 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Guarded by `lock`: attempts failed in a row, and the wait after the last refusal.
     private var consecutiveFailures = 0
     private var nextRefusalDelay = 0
+    private var version = MQTTSettings.ProtocolVersion.v5
+    /// Whether the broker sent a CONNACK on the current connection.
+    private var acknowledged = false
+    /// Set on the network thread when a CONNACK refused v5 under `auto`.
+    private var pendingFallBack = false
+    /// Held around each use of the handle from other threads while it may be set up anew.
+    private let handleLock = NSLock()
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -44,6 +51,7 @@ public final class MQTTConnection: @unchecked Sendable {
         }
         handle = h
         mosquitto_user_data_set(h, Unmanaged.passUnretained(self).toOpaque())
+        version = settings.protocolVersion == .v311 ? .v311 : .v5
         try configure()
     }
 
@@ -65,15 +73,13 @@ public final class MQTTConnection: @unchecked Sendable {
 
     private func configure() throws(MQTTError) {
         let s = settings
-        let version = s.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
-        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "protocol version")
+        let v = version == .v311 ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5
+        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, v), "protocol version")
         try check(mosquitto_max_inflight_messages_set(handle, UInt32(s.maximumInflight)), "maximum in flight")
         // Small messages both ways: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
         // hold a forecast back for tens of milliseconds.
         try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
-        if s.protocolVersion == .v5 {
-            try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(s.maximumInflight)), "receive maximum")
-        }
+        try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(s.maximumInflight)), "receive maximum")
         try check(
             mosquitto_reconnect_delay_set(
                 handle, UInt32(s.reconnectDelaySeconds.minimum), UInt32(s.reconnectDelaySeconds.maximum), true),
@@ -122,8 +128,19 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Runs on the network thread after each CONNACK.
     private func connected(rc: Int32, flags: Int32) {
         guard rc == 0 else {
-            let text = settings.protocolVersion == .v5
+            let current = lock.withLock { version }
+            let text = current == .v5
                 ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))
+            // A broker that speaks only 3.1.1 answers a v5 CONNECT with "unacceptable protocol
+            // version" (1 in 3.1.1 terms, 132 in v5 terms).
+            let unsupported = rc == Int32(MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION.rawValue)
+                || rc == Int32(CONNACK_REFUSED_PROTOCOL_VERSION.rawValue)
+            if current == .v5, settings.protocolVersion == .auto, unsupported {
+                lock.withLock { version = .v311 }
+                onEvent(.fellBackToMQTT311(reason: text))
+                pendingFallBack = true
+                return
+            }
             refused(code: Int(rc), reason: text)
             return
         }
@@ -131,6 +148,7 @@ public final class MQTTConnection: @unchecked Sendable {
         let current = filters
         nextRefusalDelay = 0
         consecutiveFailures = 0
+        acknowledged = true
         lock.unlock()
         for (filter, qos) in current { _ = mosquitto_subscribe(handle, nil, filter, Int32(qos)) }
         onEvent(.connected(sessionPresent: flags & 1 == 1))
@@ -173,12 +191,6 @@ public final class MQTTConnection: @unchecked Sendable {
         guard !started else { return }
         wake.withLock { stopping = false }
         try check(mosquitto_threaded_set(handle, true), "thread mode")
-        let rc = mosquitto_connect_async(handle, settings.host, Int32(settings.port), Int32(settings.keepAliveSeconds))
-        if rc == MOSQ_ERR_INVAL.rawValue { try check(rc, "connecting to \(settings.host):\(settings.port)") }
-        if rc != MOSQ_ERR_SUCCESS.rawValue {
-            consecutiveFailures = 1
-            onEvent(.disconnected(code: Int(rc), reason: Self.reason(rc)))
-        }
         let thread = Thread { [self] in
             serve()
             finished.signal()
@@ -188,29 +200,91 @@ public final class MQTTConnection: @unchecked Sendable {
         started = true
     }
 
-    /// The network thread: runs the connection until it fails, then waits (doubling from the
-    /// minimum reconnect delay to the maximum; a CONNACK resets it) and connects again, until
-    /// ``stop()``. This is libmosquitto's `loop_forever` with one difference that matters for a
-    /// daemon: that loop gives up for good after a TLS, DNS or protocol error, this one retries.
+    /// The protocol of the next connection attempt: v5 until a broker refuses it under `auto`.
+    public var protocolInUse: MQTTSettings.ProtocolVersion { lock.withLock { version } }
+
+    /// One connection attempt. MQTT v5 goes through `connect_bind_v5` every time, so the session
+    /// expiry interval is sent on reconnections too (libmosquitto's own reconnect leaves it out,
+    /// and the broker would then drop the session); 3.1.1 needs no property and connects
+    /// without blocking.
+    private func attempt(first: Bool) -> Int32 {
+        let v = lock.withLock { version }
+        let s = settings
+        if v == .v311 {
+            return first
+                ? mosquitto_connect_async(handle, s.host, Int32(s.port), Int32(s.keepAliveSeconds))
+                : mosquitto_reconnect_async(handle)
+        }
+        var properties: OpaquePointer?
+        defer { mosquitto_property_free_all(&properties) }
+        _ = mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), s.sessionExpirySeconds)
+        return mosquitto_connect_bind_v5(handle, s.host, Int32(s.port), Int32(s.keepAliveSeconds), nil, properties)
+    }
+
+    /// The network thread: connects, runs the connection until it fails, then waits (doubling
+    /// from the minimum reconnect delay to the maximum; a CONNACK resets it) and connects again,
+    /// until ``stop()``. This is libmosquitto's `loop_forever` with two differences that matter
+    /// for a daemon: that loop gives up for good after a TLS, DNS or protocol error, this one
+    /// retries; and it keeps a v5 session across reconnections.
     private func serve() {
+        var first = true
         while true {
             let failures = lock.withLock { consecutiveFailures }
             if failures > 0 {
                 let (minimum, maximum) = settings.reconnectDelaySeconds
                 if pause(seconds: min(maximum, minimum << min(failures - 1, 16))) { return }
-                let rc = mosquitto_reconnect_async(handle)
-                if rc != MOSQ_ERR_SUCCESS.rawValue {
-                    lock.withLock { consecutiveFailures += 1 }
-                    continue
-                }
             }
-            var rc: Int32
-            repeat {
-                rc = mosquitto_loop(handle, 1000, 1)
-            } while rc == MOSQ_ERR_SUCCESS.rawValue && !(isStopping && !mosquitto_want_write(handle))
             if isStopping { return }
+            let rc = attempt(first: first)
+            first = false
+            if rc != MOSQ_ERR_SUCCESS.rawValue {
+                let n = lock.withLock {
+                    consecutiveFailures += 1
+                    return consecutiveFailures
+                }
+                // The first failure in a row is reported; the retries say nothing new.
+                if n == 1 { onEvent(.disconnected(code: Int(rc), reason: Self.reason(rc))) }
+                continue
+            }
+            lock.withLock { acknowledged = false }
+            var loop: Int32
+            repeat {
+                loop = mosquitto_loop(handle, 1000, 1)
+            } while loop == MOSQ_ERR_SUCCESS.rawValue && !(isStopping && !mosquitto_want_write(handle))
+            if isStopping { return }
+            // A broker that speaks only 3.1.1 answers a v5 CONNECT with a 3.1.1 refusal, which
+            // libmosquitto, expecting v5, takes for a protocol error before any CONNACK.
+            let fallBack = lock.withLock {
+                let yes = loop == MOSQ_ERR_PROTOCOL.rawValue && !acknowledged && version == .v5
+                    && settings.protocolVersion == .auto
+                if yes { version = .v311 }
+                return yes
+            }
+            if fallBack {
+                onEvent(.fellBackToMQTT311(reason: "protocol error in answer to an MQTT v5 CONNECT"))
+                first = fallBackTo311()
+                continue
+            }
+            if pendingFallBack {
+                pendingFallBack = false
+                first = fallBackTo311()
+                continue
+            }
             lock.withLock { consecutiveFailures += 1 }
         }
+    }
+
+    /// libmosquitto keeps a v5 CONNECT's properties for later connections, and refuses to send
+    /// them under 3.1.1; the client is set up anew for 3.1.1 (on the network thread, while not
+    /// connected; `publish` waits on `handleLock` meanwhile). Returns `true`: the next attempt
+    /// is a first connect.
+    private func fallBackTo311() -> Bool {
+        handleLock.withLock {
+            mosquitto_reinitialise(handle, settings.clientID, settings.cleanSession, Unmanaged.passUnretained(self).toOpaque())
+            _ = mosquitto_threaded_set(handle, true)
+            do { try configure() } catch { onEvent(.failure(reason: "\(error)")) }
+        }
+        return true
     }
 
     private var isStopping: Bool { wake.withLock { stopping } }
@@ -227,8 +301,10 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Publishes a message; with QoS 1 libmosquitto keeps it until the broker acknowledges it,
     /// across reconnects (also when published while disconnected).
     public func publish(topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false) throws(MQTTError) {
-        let rc = payload.withUnsafeBytes {
-            mosquitto_publish(handle, nil, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain)
+        let rc = handleLock.withLock {
+            payload.withUnsafeBytes {
+                mosquitto_publish(handle, nil, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain)
+            }
         }
         // While disconnected libmosquitto still queues a QoS 1 message and sends it after the
         // reconnect; it only reports that it could not send it yet.

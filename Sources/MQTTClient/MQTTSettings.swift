@@ -3,6 +3,8 @@ public struct MQTTSettings: Sendable, Equatable {
     public enum ProtocolVersion: String, Sendable, Equatable {
         case v5 = "5"
         case v311 = "3.1.1"
+        /// MQTT v5 first; 3.1.1 from then on if the broker refuses v5.
+        case auto = "auto"
     }
 
     /// A message the broker publishes for this client if the connection drops (the "last will").
@@ -48,13 +50,18 @@ public struct MQTTSettings: Sendable, Equatable {
     public var reconnectDelaySeconds: (minimum: Int, maximum: Int)
     /// QoS 1 messages in flight at once in each direction (packet ids are 16-bit).
     public var maximumInflight: Int
+    /// Under MQTT v5, how long the broker keeps the session (subscriptions, queued messages)
+    /// after a disconnection; sent with every connection, reconnections included.
+    public var sessionExpirySeconds: UInt32
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, clientID: String = "aqcast", cleanSession: Bool = false,
         keepAliveSeconds: Int = 30, username: String? = nil, password: String? = nil, tls: TLS? = nil,
         will: Will? = nil, protocolVersion: ProtocolVersion = .v5,
-        reconnectDelaySeconds: (minimum: Int, maximum: Int) = (1, 60), maximumInflight: Int = 1000
+        reconnectDelaySeconds: (minimum: Int, maximum: Int) = (1, 60), maximumInflight: Int = 1000,
+        sessionExpirySeconds: UInt32 = 7 * 24 * 3600
     ) {
+        self.sessionExpirySeconds = sessionExpirySeconds
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -74,6 +81,7 @@ public struct MQTTSettings: Sendable, Equatable {
             && a.keepAliveSeconds == b.keepAliveSeconds && a.username == b.username && a.password == b.password
             && a.tls == b.tls && a.will == b.will && a.protocolVersion == b.protocolVersion
             && a.reconnectDelaySeconds == b.reconnectDelaySeconds && a.maximumInflight == b.maximumInflight
+            && a.sessionExpirySeconds == b.sessionExpirySeconds
     }
 }
 
@@ -99,6 +107,8 @@ public enum MQTTEvent: Sendable, Equatable {
     /// The broker answered the connection attempt with a refusal (bad credentials, ...); the
     /// next attempt waits `retryInSeconds`, doubling with each refusal in a row.
     case refused(code: Int, reason: String, retryInSeconds: Int)
+    /// The broker refused MQTT v5; the connection goes on with 3.1.1 (protocol `auto`).
+    case fellBackToMQTT311(reason: String)
     /// libmosquitto reported an error of its own, e.g. a TLS handshake that failed
     /// ("OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed").
     case failure(reason: String)

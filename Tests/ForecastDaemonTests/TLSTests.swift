@@ -170,14 +170,14 @@ final class TestPKI {
         let notify = try NotifySocket()
         let d = try daemon(broker, ca: "ca", password: "wrong-password", notify: notify)
         let status = notify.collect(seconds: 10) { $0.contains("refused the connection") }
-        #expect(status.last?.contains("STATUS=broker localhost:\(broker.port) refused the connection: Connection Refused: not authorised") == true,
+        #expect(status.last?.contains("STATUS=broker localhost:\(broker.port) refused the connection: Not authorized") == true,
                 "\(status) \(d.output)")
         // Eight more seconds: libmosquitto alone would knock once a second; the daemon waits 5
         // seconds after the first refusal and 10 after the second.
         usleep(8_000_000)
         let refusals = entries(broker, "broker refused the connection")
         #expect((1...2).contains(refusals.count), "\(refusals.count) refusals in about 9 s: \(refusals)")
-        #expect(refusals.first?["MESSAGE"] == "broker refused the connection: Connection Refused: not authorised.; retrying in 5 s")
+        #expect(refusals.first?["MESSAGE"] == "broker refused the connection: Not authorized; retrying in 5 s")
         #expect(refusals.first?["PRIORITY"] == "3")
         #expect(d.wait(seconds: 0.1) == nil, "the daemon died: \(d.output)")
         stop(d)
