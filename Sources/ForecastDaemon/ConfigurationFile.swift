@@ -84,7 +84,10 @@ public enum ConfigurationFile {
             "station_readings_per_minute": integer(\.stationReadingsPerMinute, 1...1_000_000),
         ],
         "model": ["path": string(\.modelPath)],
-        "state": ["directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500)],
+        "state": [
+            "directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500),
+            "commit_interval_ms": integer(\.commitIntervalMilliseconds, 10...5000),
+        ],
         "log": ["level": string(\.logLevel) { ["trace", "debug", "info", "notice", "warning", "error"].contains($0) ? nil : "must be trace, debug, info, notice, warning or error" }],
     ]
 

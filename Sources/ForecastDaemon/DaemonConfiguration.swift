@@ -35,6 +35,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stateDirectory = "/var/lib/aqcast"
     /// Days of readings the log keeps (counted back from the newest reading), pruned daily.
     public var retentionDays = 730
+    /// The reading log is committed this often: at most this much of the readings is at risk
+    /// in a crash. Read at start.
+    public var commitIntervalMilliseconds = 200
     public var logLevel = "info"
 
     public init() {}

@@ -74,7 +74,9 @@ public final class ForecastService: Service, @unchecked Sendable {
                 "reading log unavailable, forecasting without it and keeping readings in memory until it can be written: \(error)",
                 metadata: ["path": "\(logPath)", "reason": "reading_log"])
         }
-        let writer = ReadingLogWriter(path: logPath, log: opened) { [logger] problem in
+        let writer = ReadingLogWriter(
+            path: logPath, log: opened, interval: .milliseconds(configuration.commitIntervalMilliseconds)
+        ) { [logger] problem in
             logger.error("\(problem)", metadata: ["reason": "reading_log"])
         }
         logWriter = writer

@@ -15,8 +15,11 @@ import Testing
         let c = try ConfigurationFile.parse(
             "[broker]\nhost = \"mqtt.example\" # comment\nport = 8883\n[forecast]\nhorizon = 24\n", file: "t.toml")
         #expect(c.brokerHost == "mqtt.example" && c.brokerPort == 8883 && c.horizonHours == 24)
-        let r = try ConfigurationFile.parse("[state]\nretention_days = 30\n", file: "t.toml")
-        #expect(r.retentionDays == 30)
+        let r = try ConfigurationFile.parse("[state]\nretention_days = 30\ncommit_interval_ms = 50\n", file: "t.toml")
+        #expect(r.retentionDays == 30 && r.commitIntervalMilliseconds == 50)
+        #expect(error("[state]\ncommit_interval_ms = 9\n") == "t.toml line 2, key state.commit_interval_ms: must be 10...5000, got 9")
+        #expect(try ConfigurationFile.parse("[broker]\nprotocol = \"3.1.1\"\n", file: "t.toml").protocolVersion == "3.1.1")
+        #expect(error("[broker]\nprotocol = \"4\"\n") == "t.toml line 2, key broker.protocol: must be \"auto\", \"5\" or \"3.1.1\", got \"4\"")
         #expect(error("[state]\nretention_days = 0\n") == "t.toml line 2, key state.retention_days: must be 1...36500, got 0")
     }
 
