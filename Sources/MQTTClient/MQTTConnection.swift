@@ -106,9 +106,13 @@ public final class MQTTConnection: @unchecked Sendable {
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
             me.onEvent(.disconnected(code: Int(rc), reason: rc == 0 ? "disconnected on request" : MQTTConnection.reason(rc)))
         }
-        mosquitto_log_callback_set(handle) { _, user, level, text in
-            guard let user, let text, level & MOSQ_LOG_ERR != 0 else { return }
-            Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(.failure(reason: String(cString: text)))
+        // Only TLS failures need libmosquitto's own words; with a log callback set it formats
+        // every debug line (several a message), so plain connections go without.
+        if s.tls != nil {
+            mosquitto_log_callback_set(handle) { _, user, level, text in
+                guard let user, let text, level & MOSQ_LOG_ERR != 0 else { return }
+                Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(.failure(reason: String(cString: text)))
+            }
         }
         mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
             guard let user, let m = message?.pointee else { return }
