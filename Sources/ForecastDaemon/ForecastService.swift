@@ -97,11 +97,9 @@ public final class ForecastService: Service, @unchecked Sendable {
     public func run() async throws {
         let config = lock.withLock { configuration }
         let settings = try Self.mqttSettings(config)
-        let queue = MessageQueue()
-        queue.start { [weak self] message in self?.handle(message) }
         let connection = try MQTTConnection(
             settings: settings,
-            onMessage: { message in queue.put(message) },
+            onMessage: { [weak self] message in self?.handle(message) },
             onEvent: { [weak self] event in self?.handle(event) })
         lock.withLock { self.connection = connection }
         try connection.subscribe(config.readingTopic, qos: 1)
@@ -132,7 +130,6 @@ public final class ForecastService: Service, @unchecked Sendable {
         try? connection.publish(topic: config.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
         try? await Task.sleep(for: .milliseconds(200))
         connection.stop()
-        queue.close()
         logWriter.stop()
         let c = engine.snapshot()
         logger.info(
@@ -175,7 +172,7 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     // MARK: network thread
 
-    /// Runs on the message queue's worker thread for each message, in arrival order.
+    /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
         if let weatherPattern, let station = weatherPattern.station(in: message.topic) {
             let now = Date().timeIntervalSince1970
