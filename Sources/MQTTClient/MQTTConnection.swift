@@ -22,6 +22,8 @@ public final class MQTTConnection: @unchecked Sendable {
     private let wake = NSCondition()
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
+    /// Whether the network thread had ended when ``stop()`` returned.
+    private var threadEnded = true
     /// Guarded by `lock`: attempts failed in a row, and the wait after the last refusal.
     private var consecutiveFailures = 0
     private var nextRefusalDelay = 0
@@ -57,7 +59,9 @@ public final class MQTTConnection: @unchecked Sendable {
 
     deinit {
         stop()
-        mosquitto_destroy(handle)
+        // A network thread still stuck in a connection attempt would use the handle after it
+        // is freed; such a handle is left behind (the process is ending anyway).
+        if threadEnded { mosquitto_destroy(handle) }
     }
 
     private func check(_ rc: Int32, _ operation: String) throws(MQTTError) {
@@ -329,6 +333,8 @@ public final class MQTTConnection: @unchecked Sendable {
             stopping = true
             wake.broadcast()
         }
-        finished.wait()
+        // A v5 connection attempt blocks in connect(2) (and any attempt in the name lookup): to
+        // an unreachable host that can take minutes, longer than systemd waits for a stop.
+        threadEnded = finished.wait(timeout: .now() + .seconds(5)) == .success
     }
 }
