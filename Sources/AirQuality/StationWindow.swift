@@ -48,6 +48,19 @@ public struct StationWindow: Sendable {
         case counted(hour: Int64, readings: Int)
     }
 
+    /// The same hours under another gap limit (a reload that changes `max_gap_hours`): every
+    /// held hour that still fits is kept, so the station goes on forecasting.
+    public func withMaximumGapHours(_ gap: Int) -> StationWindow {
+        var fresh = StationWindow(steps: steps, maximumGapHours: gap)
+        fresh.lastForecastHour = lastForecastHour
+        guard let newest = newestHour else { return fresh }
+        fresh.newestHour = newest
+        for slot in slots where slot.hour >= 0 && Int64(slot.hour) > newest - Int64(fresh.slots.count) {
+            fresh.slots[fresh.index(Int64(slot.hour))] = slot
+        }
+        return fresh
+    }
+
     /// Adds a reading, or says why it was not counted.
     public mutating func add(_ r: Reading) -> Result<Outcome, Rejection> {
         let hour = r.hour

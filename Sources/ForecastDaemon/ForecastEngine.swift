@@ -76,7 +76,8 @@ public final class ForecastEngine: @unchecked Sendable {
         self.settings = settings
     }
 
-    /// Swaps in a new model and settings (a reload); the station windows are kept.
+    /// Swaps in a new model and settings (a reload); the station windows are kept, also when the
+    /// gap limit changes.
     public func replace(model: ModelFile, modelName: String, settings: Settings) {
         lock.lock()
         defer { lock.unlock() }
@@ -85,10 +86,7 @@ public final class ForecastEngine: @unchecked Sendable {
         self.forecaster = Forecaster(model: model)
         if settings.maximumGapHours != self.settings.maximumGapHours {
             for key in stations.keys {
-                let old = stations[key]!.window
-                var fresh = StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours)
-                fresh.lastForecastHour = old.lastForecastHour
-                stations[key]!.window = fresh
+                stations[key]!.window = stations[key]!.window.withMaximumGapHours(settings.maximumGapHours)
             }
         }
         self.settings = settings

@@ -22,6 +22,28 @@ func reading(_ station: String = "s1", hour: Int64, minute: Int64 = 0, pm: Doubl
         #expect(rows[6 * 5 + 4] == WindDirection.northWest.code)
     }
 
+    /// A reload that changes max_gap_hours keeps every hour that still fits: no blind spot.
+    @Test(arguments: [0, 1, 6, 12])
+    func changingTheGapLimitKeepsTheHeldHours(gap: Int) throws {
+        var w = StationWindow(steps: 24, maximumGapHours: 3)
+        for h in 0..<30 where h != 27 { _ = w.add(reading(hour: base + Int64(h), pm: Double(h))) }
+        w.lastForecastHour = base + 29
+        let resized = w.withMaximumGapHours(gap)
+        #expect(resized.maximumGapHours == gap && resized.lastForecastHour == base + 29)
+        #expect(resized.newestHour == base + 29)
+        let rows = resized.window(endingAt: base + 29)
+        if gap == 0 {
+            // Hour 27 is missing and no gap may be filled now: the window says so.
+            #expect(rows.failureDescription?.hasPrefix("gap of 1 hours before") == true)
+        } else {
+            let pm = try rows.get().enumerated().filter { $0.offset % 6 == 0 }.map(\.element)
+            #expect(pm == (6..<30).map { $0 == 27 ? 27 : Double($0) })
+        }
+        // A duplicate of a kept hour is still recognised.
+        var again = resized
+        #expect(again.add(reading(hour: base + 29, pm: 5)).failureCode == .duplicate)
+    }
+
     @Test func readingsInOneHourAreAveragedAndDuplicatesChangeNothing() throws {
         var w = StationWindow()
         for h in 0..<23 { _ = w.add(reading(hour: base + Int64(h))) }
@@ -81,6 +103,13 @@ func reading(_ station: String = "s1", hour: Int64, minute: Int64 = 0, pm: Doubl
 extension Result where Failure == Rejection {
     var failureCode: Rejection.Code? {
         if case .failure(let r) = self { return r.code }
+        return nil
+    }
+}
+
+extension Result where Failure == StationWindow.Incomplete {
+    var failureDescription: String? {
+        if case .failure(let why) = self { return why.description }
         return nil
     }
 }
