@@ -168,8 +168,6 @@ public final class RecursiveForecastKernel {
         let T = steps
         let L = sizes.count
         for i in 0..<stateOffsets.last! + sizes[L - 1] { state[i] = .zero }
-        let feedScale = Float(feedback.scale)
-        let feedOffset = Float(feedback.offset)
         let outputBias = layout.outputBias.map { weights[$0][0] } ?? 0
         for tau in first..<(first + T + 7) {
             // Lanes whose window has started by this step keep their new state; the others stay 0.
@@ -218,10 +216,7 @@ public final class RecursiveForecastKernel {
                 let top = state + stateOffsets[L - 1]
                 var z = outputBias
                 for j in 0..<sizes[L - 1] { z += weights[layout.outputWeights + j][0] * top[j][k] }
-                if let skip = a.skip { z += Float(skip.scale) * x[skip.feature] + Float(skip.offset) }
-                forecasts[first + k] = z
-                let row = T + first + k
-                if row < T + hours { rows[row * f + feedback.feature] = feedScale * z + feedOffset }
+                emit(z, window: first + k, lastRow: x, hours: hours)
             }
         }
     }
@@ -237,8 +232,6 @@ public final class RecursiveForecastKernel {
         let T = steps
         let L = sizes.count
         laneState.update(repeating: 0, count: 8 * L * 8)
-        let feedScale = Float(feedback.scale)
-        let feedOffset = Float(feedback.offset)
         let outputBias = layout.outputBias.map { Float(network.parameters[$0]) } ?? 0
         let c = columns
         let first0 = columnOffsets[0]
@@ -267,11 +260,7 @@ public final class RecursiveForecastKernel {
             let k = tau - first - (T - 1)
             if k >= 0, first + k < hours {
                 let top = UnsafeRawPointer(laneState + (k * L + L - 1) * 8).loadUnaligned(as: SIMD8<Float>.self)
-                var z = (c[outputColumn] * top).sum() + outputBias
-                if let skip = a.skip { z += Float(skip.scale) * x[skip.feature] + Float(skip.offset) }
-                forecasts[first + k] = z
-                let row = T + first + k
-                if row < T + hours { rows[row * f + feedback.feature] = feedScale * z + feedOffset }
+                emit((c[outputColumn] * top).sum() + outputBias, window: first + k, lastRow: x, hours: hours)
             }
         }
     }
@@ -298,5 +287,18 @@ public final class RecursiveForecastKernel {
             i += 1
         }
         return (a0 + a1) + (a2 + a3)
+    }
+
+    /// Window `window`'s forecast from its network output `z` (the skip link added; `lastRow` is
+    /// the window's last input row), stored and fed into the next future row.
+    @inline(__always)
+    private func emit(_ z: Float, window: Int, lastRow x: UnsafeMutablePointer<Float>, hours: Int) {
+        var z = z
+        if let skip = network.architecture.skip { z += Float(skip.scale) * x[skip.feature] + Float(skip.offset) }
+        forecasts[window] = z
+        if window < hours {
+            rows[(steps + window) * network.architecture.inputSize + feedback.feature] =
+                Float(feedback.scale) * z + Float(feedback.offset)
+        }
     }
 }
