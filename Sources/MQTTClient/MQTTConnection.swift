@@ -30,8 +30,8 @@ public final class MQTTConnection: @unchecked Sendable {
     private var version = MQTTSettings.ProtocolVersion.v5
     /// Whether the broker sent a CONNACK on the current connection.
     private var acknowledged = false
-    /// Set on the network thread when a CONNACK refused v5 under `auto`.
-    private var pendingFallBack = false
+    /// The reason when a CONNACK refused v5 under `auto` (guarded by `lock`).
+    private var refusedV5: String?
     /// Held around each use of the handle from other threads while it may be set up anew.
     private let handleLock = NSLock()
 
@@ -144,9 +144,7 @@ public final class MQTTConnection: @unchecked Sendable {
             let unsupported = rc == Int32(MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION.rawValue)
                 || rc == Int32(CONNACK_REFUSED_PROTOCOL_VERSION.rawValue)
             if current == .v5, settings.protocolVersion == .auto, unsupported {
-                lock.withLock { version = .v311 }
-                onEvent(.fellBackToMQTT311(reason: text))
-                pendingFallBack = true
+                lock.withLock { refusedV5 = text }
                 return
             }
             refused(code: Int(rc), reason: text)
@@ -208,9 +206,6 @@ public final class MQTTConnection: @unchecked Sendable {
         started = true
     }
 
-    /// The protocol of the next connection attempt: v5 until a broker refuses it under `auto`.
-    public var protocolInUse: MQTTSettings.ProtocolVersion { lock.withLock { version } }
-
     /// One connection attempt. MQTT v5 goes through `connect_bind_v5` every time, so the session
     /// expiry interval is sent on reconnections too (libmosquitto's own reconnect leaves it out,
     /// and the broker would then drop the session); 3.1.1 needs no property and connects
@@ -260,22 +255,21 @@ public final class MQTTConnection: @unchecked Sendable {
                 loop = mosquitto_loop(handle, 1000, 1)
             } while loop == MOSQ_ERR_SUCCESS.rawValue && !(isStopping && !mosquitto_want_write(handle))
             if isStopping { return }
-            // A broker that speaks only 3.1.1 answers a v5 CONNECT with a 3.1.1 refusal, which
+            // Under `auto`, v5 refused: by a CONNACK saying so, or by a 3.1.1 refusal that
             // libmosquitto, expecting v5, takes for a protocol error before any CONNACK.
-            let fallBack = lock.withLock {
-                let yes = loop == MOSQ_ERR_PROTOCOL.rawValue && !acknowledged && version == .v5
-                    && settings.protocolVersion == .auto
-                if yes { version = .v311 }
-                return yes
+            let fallBack: String? = lock.withLock {
+                defer { refusedV5 = nil }
+                guard version == .v5, settings.protocolVersion == .auto else { return nil }
+                let reason = refusedV5
+                    ?? (loop == MOSQ_ERR_PROTOCOL.rawValue && !acknowledged
+                        ? "protocol error in answer to an MQTT v5 CONNECT" : nil)
+                if reason != nil { version = .v311 }
+                return reason
             }
-            if fallBack {
-                onEvent(.fellBackToMQTT311(reason: "protocol error in answer to an MQTT v5 CONNECT"))
-                first = fallBackTo311()
-                continue
-            }
-            if pendingFallBack {
-                pendingFallBack = false
-                first = fallBackTo311()
+            if let fallBack {
+                onEvent(.fellBackToMQTT311(reason: fallBack))
+                setUpFor311()
+                first = true
                 continue
             }
             lock.withLock { consecutiveFailures += 1 }
@@ -284,15 +278,13 @@ public final class MQTTConnection: @unchecked Sendable {
 
     /// libmosquitto keeps a v5 CONNECT's properties for later connections, and refuses to send
     /// them under 3.1.1; the client is set up anew for 3.1.1 (on the network thread, while not
-    /// connected; `publish` waits on `handleLock` meanwhile). Returns `true`: the next attempt
-    /// is a first connect.
-    private func fallBackTo311() -> Bool {
+    /// connected; `publish` waits on `handleLock` meanwhile). The next attempt is a first connect.
+    private func setUpFor311() {
         handleLock.withLock {
             mosquitto_reinitialise(handle, settings.clientID, settings.cleanSession, Unmanaged.passUnretained(self).toOpaque())
             _ = mosquitto_threaded_set(handle, true)
             do { try configure() } catch { onEvent(.failure(reason: "\(error)")) }
         }
-        return true
     }
 
     private var isStopping: Bool { wake.withLock { stopping } }
