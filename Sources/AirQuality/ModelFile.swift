@@ -158,7 +158,7 @@ public struct ModelFile: Codable, Sendable {
 
     /// Writes the file atomically (a temporary file renamed over the target).
     public func write(path: String) throws {
-        try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+        try DurableFile.write(encoded(), to: path)
     }
 
     static func explain(_ error: DecodingError) -> String {

@@ -1,15 +1,11 @@
 import AirQuality
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The retrained models in `<state directory>/models`: one file per promoted version
 /// (`aqcast-20261127T031500Z.json`), `current.json` (a copy of the version in use, which the
 /// daemon loads when no model path is configured) and `changelog.jsonl`, one JSON object a line
-/// for every retraining decision and rollback with its figures. Files are written durably:
-/// a temporary file, fsync, rename, fsync of the folder.
+/// for every retraining decision and rollback with its figures, all written with
+/// ``DurableFile``.
 public struct ModelStore: Sendable {
     public let directory: String
     /// Promoted versions kept; older ones are deleted (never the current one).
@@ -86,8 +82,8 @@ public struct ModelStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let name = "aqcast-\(Self.stamp(now)).json"
         let data = try model.encoded()
-        try Self.writeDurably(data, to: directory + "/" + name)
-        try Self.writeDurably(data, to: currentPath)
+        try DurableFile.write(data, to: directory + "/" + name)
+        try DurableFile.write(data, to: currentPath)
         var c = change
         c.current = name
         try record(c)
@@ -108,7 +104,7 @@ public struct ModelStore: Sendable {
         if let previous {
             let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + previous))
             _ = try ModelFile.decode(data, path: directory + "/" + previous)
-            try Self.writeDurably(data, to: currentPath)
+            try DurableFile.write(data, to: currentPath)
         } else {
             try FileManager.default.removeItem(atPath: currentPath)
         }
@@ -124,50 +120,7 @@ public struct ModelStore: Sendable {
         encoder.outputFormatting = .sortedKeys
         var line = try encoder.encode(change)
         line.append(0x0A)
-        let fd = open(directory + "/changelog.jsonl", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        defer { close(fd) }
-        try line.withUnsafeBytes { try Self.writeAll(fd, $0) }
-        fsync(fd)
-    }
-
-    /// Temporary file beside `path`, written, fsynced, renamed over `path`, folder fsynced: a
-    /// crash leaves either the old file or the new one, never a torn one.
-    public static func writeDurably(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        do {
-            try data.withUnsafeBytes { try writeAll(fd, $0) }
-            guard fsync(fd) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
-        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-            }
-            offset += n
-        }
+        try DurableFile.append(line, to: directory + "/changelog.jsonl")
     }
 
     static func stamp(_ date: Date) -> String {

@@ -98,7 +98,7 @@ struct RetrainCommand: ParsableCommand {
         case .scored(let candidate, let candidateRMSE, let currentRMSE, let persistenceRMSE, let trainWindows, let holdoutWindows):
             let figures = "held-out RMSE (live, 8-hour blocks, \(holdoutWindows) windows): candidate \(formatFixed(candidateRMSE, 2)), "
                 + "current \(formatFixed(currentRMSE, 2)), persistence \(formatFixed(persistenceRMSE, 2)) µg/m³"
-            if let candidateOut { try ModelStore.writeDurably(try candidate.encoded(), to: candidateOut) }
+            if let candidateOut { try candidate.write(path: candidateOut) }
             print("the candidate on the held-out days:")
             print(candidate.evaluation.table(), terminator: "")
             print(figures)
