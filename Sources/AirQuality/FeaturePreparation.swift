@@ -38,17 +38,23 @@ public struct PreparedSeries: Sendable {
         precondition(records.count >= 2, "need at least two rows")
         let pm = Self.interpolate(records.map(\.pm25))
         let speed = Self.deaccumulatedWindSpeed(records)
-        var features: [Double] = []
-        features.reserveCapacity(records.count * Self.featureCount)
-        for (r, rec) in records.enumerated() {
-            let row = [pm[r], rec.dewPoint, rec.temperature, rec.pressure, rec.windDirection.code, speed[r]]
-            features.append(contentsOf: row.map { Double(Float($0)) })
+        self.init(rows: records.enumerated().map { r, rec in
+            [pm[r], rec.dewPoint, rec.temperature, rec.pressure, rec.windDirection.code, speed[r]]
+        })
+    }
+
+    /// Consecutive hourly rows of the six raw features, in ``Feature`` order: the features
+    /// rounded to Float (as the course's float32 arrays are), and each row's target next hour's
+    /// PM2.5 truncated to an integer. The last row has no next hour; its target extrapolates,
+    /// and no window ends on it.
+    public init(rows: [[Double]]) {
+        precondition(rows.count >= 2, "need at least two rows")
+        let pm = rows.map { $0[Feature.pm25.rawValue] }
+        let targets = pm.indices.map { r -> Double in
+            let next = r + 1 < pm.count ? pm[r + 1] : 2 * pm[r] - pm[r - 1]
+            return Double(Int32(next.rounded(.towardZero)))
         }
-        var targets = (0..<records.count).map { r -> Double in
-            r + 1 < records.count ? pm[r + 1] : 2 * pm[r] - pm[r - 1]
-        }
-        for i in targets.indices { targets[i] = Double(Int32(targets[i].rounded(.towardZero))) }
-        self.init(features: features, targets: targets)
+        self.init(features: rows.flatMap { $0.map { Double(Float($0)) } }, targets: targets)
     }
 
     /// Fills missing values by linear interpolation between the previous valid value and the next

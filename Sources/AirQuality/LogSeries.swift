@@ -4,9 +4,8 @@
 ///
 /// Several readings in one hour are averaged (as the daemon's window does); gaps of up to
 /// `maximumGapHours` missing hours are filled by linear interpolation, the wind direction carried
-/// forward; a longer gap ends a segment. Targets follow SPEC.md: next hour's PM2.5 truncated to
-/// an integer. The last hour of a segment has no next hour, and, as in the course's windows, no
-/// window ends on it.
+/// forward; a longer gap ends a segment. Each segment is a ``PreparedSeries``, as the PRSA file
+/// becomes one.
 public struct LogSeries: Sendable {
     public struct Segment: Sendable {
         public var station: String
@@ -51,7 +50,7 @@ public struct LogSeries: Sendable {
                 let before = run.filter { $0.0 < splitHour }
                 let after = run.filter { $0.0 >= splitHour }
                 for (part, side) in [(before, 0), (after, 1)] where part.count > steps + 1 {
-                    let segment = Segment(station: station, firstHour: part[0].0, series: Self.series(part.map(\.1)))
+                    let segment = Segment(station: station, firstHour: part[0].0, series: PreparedSeries(rows: part.map(\.1)))
                     if side == 0 { training.append(segment) } else { holdout.append(segment) }
                 }
             }
@@ -83,16 +82,6 @@ public struct LogSeries: Sendable {
         return out
     }
 
-    /// Feature rows (rounded to Float, as the course's arrays are) and next-hour targets.
-    static func series(_ rows: [[Double]]) -> PreparedSeries {
-        let pm = Feature.pm25.rawValue
-        let features = rows.flatMap { $0.map { Double(Float($0)) } }
-        let targets = rows.indices.map { r in
-            Double(Int32((r + 1 < rows.count ? rows[r + 1][pm] : rows[r][pm]).rounded(.towardZero)))
-        }
-        return PreparedSeries(features: features, targets: targets)
-    }
-
     /// Min-max ranges over the training side (the held-out hours are not looked at).
     public func fittedNormalisation() -> Normalisation {
         Normalisation(
@@ -107,7 +96,7 @@ public struct LogSeries: Sendable {
         var targets: [Double] = []
         var selection: [Int] = []
         for segment in training {
-            let (x, y) = Self.normalised(segment.series, normalisation)
+            let (x, y) = normalisation.normalised(segment.series)
             let first = targets.count
             selection.append(contentsOf: (0..<(y.count - steps)).map { first + $0 })
             features.append(contentsOf: x)
@@ -121,16 +110,9 @@ public struct LogSeries: Sendable {
     /// needs consecutive windows to be consecutive hours.
     public func holdoutWindows(_ normalisation: Normalisation, steps: Int = PRSADataset.steps) -> [WindowedData] {
         holdout.map {
-            let (x, y) = Self.normalised($0.series, normalisation)
+            let (x, y) = normalisation.normalised($0.series)
             return WindowedData(features: x, targets: y, rows: 0..<y.count, steps: steps)
         }
-    }
-
-    static func normalised(_ s: PreparedSeries, _ n: Normalisation) -> ([Double], [Double]) {
-        let k = PreparedSeries.featureCount
-        var x = s.features
-        for i in x.indices { x[i] = n.features[i % k].normalise(x[i]) }
-        return (x, s.targets.map { n.target.normalise($0) })
     }
 
     public var trainingWindowCount: Int { training.reduce(0) { $0 + $1.series.rowCount - PRSADataset.steps } }

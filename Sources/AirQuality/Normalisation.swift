@@ -42,6 +42,14 @@ public struct Normalisation: Codable, Sendable, Equatable {
         target = MinMaxRange(covering: series.targets)
     }
 
+    /// The series' features and targets, normalised (row-major features, as in the series).
+    public func normalised(_ series: PreparedSeries) -> (features: [Double], targets: [Double]) {
+        let n = PreparedSeries.featureCount
+        var x = series.features
+        for i in x.indices { x[i] = features[i % n].normalise(x[i]) }
+        return (x, series.targets.map { target.normalise($0) })
+    }
+
     /// Problems that make the ranges unusable, or `nil`.
     public func validationProblem() -> String? {
         for (i, r) in (features + [target]).enumerated() {

@@ -33,10 +33,7 @@ public struct PRSADataset: Sendable {
             throw DataFileError(file: source, line: 0, reason: problem)
         }
         trainRowCount = split
-        let n = PreparedSeries.featureCount
-        var x = series.features
-        for i in x.indices { x[i] = normalisation.features[i % n].normalise(x[i]) }
-        let y = series.targets.map { normalisation.target.normalise($0) }
+        let (x, y) = normalisation.normalised(series)
         train = WindowedData(features: x, targets: y, rows: 0..<split, steps: Self.steps)
         test = WindowedData(features: x, targets: y, rows: split..<records.count, steps: Self.steps)
     }
