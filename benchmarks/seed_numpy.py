@@ -3,7 +3,10 @@
 training benchmark: same data preparation, same 2-2 deep RNN, BPTT, SGD 0.05, batch 64.
 
 Prints one line: `numpy epochs=E windows=N seconds=S windows_per_s=R val_loss=V`.
-Usage: seed_numpy.py CSV [EPOCHS] [SEED]
+With --evaluate it then scores the best weights on 2014 by SPEC.md's recursive (oracle)
+protocol and prints `numpy seed=K r2 p8=... p4=... p2=... p1=...`: an independent check of the
+spread of the seed recipe across random seeds.
+Usage: seed_numpy.py CSV [EPOCHS] [SEED] [--evaluate]
 """
 import csv
 import sys
@@ -45,7 +48,11 @@ def prepare(path):
     lo, hi = x.min(axis=0), x.max(axis=0)
     x = (x - lo) / (hi - lo)
     y = (y - y.min()) / (y.max() - y.min())
-    n = split - STEPS
+    return windows(x[:split], y[:split]), windows(x[split:], y[split:])
+
+
+def windows(x, y):
+    n = len(x) - STEPS
     idx = np.arange(n)[:, None] + np.arange(STEPS)[None, :]
     return x[idx].astype(np.float64), y[idx[:, -1]].reshape(-1, 1)
 
@@ -84,15 +91,30 @@ def backward(X, Y, U, Q, W1, W2, V, s1, s2, a):
     return dU, dQ, dW1, dW2, dV
 
 
+def recursive_r2(XT, YT, params, p):
+    """SPEC.md's protocol: blocks of p test windows; the k-th window of a block sees the
+    block's first k forecasts in place of its last k PM2.5 inputs."""
+    count = len(XT) - len(XT) % p
+    A = np.zeros((count, 1))
+    for i in range(0, count, p):
+        block = XT[i:i + p].copy()
+        for k in range(p):
+            block[k, STEPS - k:, 0] = A[i:i + k, 0]
+            A[i + k, 0] = forward(block[k:k + 1], *params)[2][0, 0]
+    return 1 - ((A - YT[:count]) ** 2).mean() / YT[:count].var()
+
+
 def main():
-    path = sys.argv[1]
-    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    rng = np.random.default_rng(int(sys.argv[3]) if len(sys.argv) > 3 else 5)
-    X, Y = prepare(path)
+    args = [a for a in sys.argv[1:] if a != "--evaluate"]
+    path = args[0]
+    epochs = int(args[1]) if len(args) > 1 else 100
+    seed = int(args[2]) if len(args) > 2 else 5
+    rng = np.random.default_rng(seed)
+    (X, Y), (XT, YT) = prepare(path)
     val = rng.integers(0, len(X), 1000)
     U, Q, W1, W2, V = (rng.normal(size=s) for s in [(6, 2), (2, 2), (2, 2), (2, 2), (2, 1)])
     params = [U, Q, W1, W2, V]
-    best = np.inf
+    best, best_params = np.inf, None
     start = time.perf_counter()
     for _ in range(epochs):
         order = rng.permutation(len(X))
@@ -104,10 +126,15 @@ def main():
             for p, g in zip(params, grads):
                 p -= 0.05 * g / len(bi)
         _, _, a = forward(X[val], *params)
-        best = min(best, float(((a - Y[val]) ** 2).mean() / 2))
+        loss = float(((a - Y[val]) ** 2).mean() / 2)
+        if loss < best:
+            best, best_params = loss, [p.copy() for p in params]
     seconds = time.perf_counter() - start
     print(f"numpy epochs={epochs} windows={len(X)} seconds={seconds:.3f} "
-          f"windows_per_s={epochs * len(X) / seconds:.0f} val_loss={best:.6f}")
+          f"windows_per_s={epochs * len(X) / seconds:.0f} val_loss={best:.6f}", flush=True)
+    if "--evaluate" in sys.argv:
+        r2 = " ".join(f"p{p}={recursive_r2(XT, YT, best_params, p):.4f}" for p in (8, 4, 2, 1))
+        print(f"numpy seed={seed} r2 {r2}")
 
 
 if __name__ == "__main__":

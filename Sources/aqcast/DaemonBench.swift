@@ -41,7 +41,7 @@ struct DaemonBench: ParsableCommand {
         let plain = Counter()
         let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
         let publisher = try connectBench(broker.port, id: "bench-pub", subscribe: nil) { _ in }
-        var start = Date()
+        let start = Date()
         for h in 0..<hours {
             for s in 0..<stations { try publisher.publish(topic: "aq/s\(s)/reading", payload: payload(base + Int64(h)), qos: 1) }
         }
@@ -50,13 +50,7 @@ struct DaemonBench: ParsableCommand {
         subscriber.stop()
         report("broker to a plain subscriber: \(total) readings, \(formatFixed(plainRate, 0)) readings/s")
 
-        // 2. The daemon: the same readings, each hour from the 24th on answered by a forecast.
-        let daemon = try launchDaemon(port: broker.port, modelPath: modelPath)
-        // Children of this async command inherit its blocked signals; end them with SIGKILL.
-        defer {
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
-        }
+        // Forecasts of both runs below arrive here; each run waits for its own count on top.
         let forecasts = Counter()
         let arrivals = Arrivals()
         let watcher = try connectBench(broker.port, id: "bench-forecasts", subscribe: "aq/+/forecast") { m in
@@ -64,20 +58,48 @@ struct DaemonBench: ParsableCommand {
             arrivals.record(m)
         }
         defer { watcher.stop() }
-        Thread.sleep(forTimeInterval: 1.5)
         let expected = stations * (hours - 23)
-        start = Date()
-        for h in 0..<hours {
-            for s in 0..<stations { try publisher.publish(topic: "aq/t\(s)/reading", payload: payload(base + Int64(h)), qos: 1) }
+        /// Publishes every station's hours under `aq/<prefix><n>/reading`, waits until each hour
+        /// from the 24th on is answered on a forecast topic, and returns readings per second.
+        func answeredRate(prefix: String, by answerer: String) throws -> Double {
+            let counted = forecasts.value
+            let start = Date()
+            for h in 0..<hours {
+                for s in 0..<stations {
+                    try publisher.publish(topic: "aq/\(prefix)\(s)/reading", payload: payload(base + Int64(h)), qos: 1)
+                }
+            }
+            guard forecasts.wait(for: counted + expected, seconds: 600) else {
+                throw ValidationError("the \(answerer) answered \(forecasts.value - counted) of \(expected) hours")
+            }
+            return Double(total) / Date().timeIntervalSince(start)
         }
-        guard forecasts.wait(for: expected, seconds: 600) else {
-            throw ValidationError("the daemon answered \(forecasts.value) of \(expected) hours")
-        }
-        let daemonRate = Double(total) / Date().timeIntervalSince(start)
-        report("daemon: \(total) readings, \(expected) forecasts, \(formatFixed(daemonRate, 0)) readings/s")
-        report("ratio daemon/plain=\(formatFixed(daemonRate / plainRate, 2))")
 
-        // 3. Latency at a fixed rate: stations already warm, one reading each completes an hour.
+        // 2. The ceiling: a relay that does on the wire what the daemon does (takes every reading
+        // at QoS 1 and answers each station's hours from the 24th on with a retained QoS 1
+        // message the size of a real forecast) and nothing else. No daemon can pass more
+        // readings through this broker on this machine.
+        let canned = try cannedForecast(modelPath: modelPath, payload: payload, base: base)
+        let relay = Relay(answer: canned)
+        let relayConnection = try connectBench(broker.port, id: "bench-relay", subscribe: "aq/+/reading") { m in relay.take(m) }
+        relay.connection = relayConnection
+        let relayRate = try answeredRate(prefix: "r", by: "relay")
+        relayConnection.stop()
+        report("relay (the daemon's traffic without its work): \(total) readings, \(expected) answers, \(formatFixed(relayRate, 0)) readings/s")
+
+        // 3. The daemon: the same readings, each hour from the 24th on answered by a forecast.
+        let daemon = try launchDaemon(port: broker.port, modelPath: modelPath)
+        // Children of this async command inherit its blocked signals; end them with SIGKILL.
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        let daemonRate = try answeredRate(prefix: "t", by: "daemon")
+        report("daemon: \(total) readings, \(expected) forecasts, \(formatFixed(daemonRate, 0)) readings/s")
+        report("ratio daemon/plain=\(formatFixed(daemonRate / plainRate, 2)) relay/plain=\(formatFixed(relayRate / plainRate, 2)) daemon/relay=\(formatFixed(daemonRate / relayRate, 2))")
+
+        // 4. Latency at a fixed rate: stations already warm, one reading each completes an hour.
         let paced = rate * seconds
         let sent = Sent()
         let latencyStart = forecasts.value
@@ -100,7 +122,7 @@ struct DaemonBench: ParsableCommand {
             + "p50 \(formatFixed(q(0.5), 2)) ms, p99 \(formatFixed(q(0.99), 2)) ms, max \(formatFixed(latencies.last! * 1000, 2)) ms")
         publisher.stop()
 
-        // 4. Memory per station, in process.
+        // 5. Memory per station, in process.
         let file = try ModelFile.load(path: modelPath)
         let engine = ForecastEngine(model: file, modelName: "bench", settings: .init())
         let before = residentBytes()
@@ -112,6 +134,35 @@ struct DaemonBench: ParsableCommand {
         }
         let after = residentBytes()
         report("memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station")
+    }
+}
+
+/// A real forecast's bytes, made in process by the engine from one station's first day.
+func cannedForecast(modelPath: String, payload: (Int64) -> [UInt8], base: Int64) throws -> [UInt8] {
+    let engine = ForecastEngine(model: try ModelFile.load(path: modelPath), modelName: "bench", settings: .init())
+    for h in 0..<24 {
+        let outcome = engine.ingest(station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
+        if case .accepted(_, let forecast?, _, _) = outcome { return forecast.json() }
+    }
+    throw ValidationError("the engine made no forecast from 24 hours of readings")
+}
+
+/// The bench's stand-in for the daemon on the wire: counts each station's readings and answers
+/// from the 24th on, on the connection's network thread as the daemon does.
+final class Relay: @unchecked Sendable {
+    // @unchecked: `counts` is touched only on the relay connection's network thread, and
+    // `connection` is set before the first reading is published.
+    let answer: [UInt8]
+    var connection: MQTTConnection?
+    private var counts: [Substring: Int] = [:]
+
+    init(answer: [UInt8]) { self.answer = answer }
+
+    func take(_ m: MQTTMessage) {
+        let station = m.topic.split(separator: "/")[1]
+        let n = counts[station, default: 0] + 1
+        counts[station] = n
+        if n >= 24 { try? connection?.publish(topic: "aq/\(station)/forecast", payload: answer, qos: 1, retain: true) }
     }
 }
 
