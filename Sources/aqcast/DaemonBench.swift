@@ -31,6 +31,7 @@ struct DaemonBench: ParsableCommand {
         let broker = try PrivateBroker()
         defer { broker.stop() }
         let modelPath = try model ?? ShippedFile.model()
+        let file = try ModelFile.load(path: modelPath)
         let base: Int64 = 385_000
         func payload(_ hour: Int64) -> [UInt8] {
             Array("{\"time\":\(hour * 3600),\"pm25\":\(40 + hour % 50),\"dew_point\":-5,\"temperature\":3,\"pressure\":1016,\"wind_direction\":\"NW\",\"wind_speed\":2.2}".utf8)
@@ -41,10 +42,16 @@ struct DaemonBench: ParsableCommand {
         let plain = Counter()
         let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
         let publisher = try connectBench(broker.port, id: "bench-pub", subscribe: nil) { _ in }
-        let start = Date()
-        for h in 0..<hours {
-            for s in 0..<stations { try publisher.publish(topic: "aq/s\(s)/reading", payload: payload(base + Int64(h)), qos: 1) }
+        /// Publishes every station's hours, hour by hour, under `aq/<prefix><n>/reading`.
+        func publishAll(prefix: String) throws {
+            for h in 0..<hours {
+                for s in 0..<stations {
+                    try publisher.publish(topic: "aq/\(prefix)\(s)/reading", payload: payload(base + Int64(h)), qos: 1)
+                }
+            }
         }
+        let start = Date()
+        try publishAll(prefix: "s")
         guard plain.wait(for: total, seconds: 300) else { throw ValidationError("plain subscriber got \(plain.value) of \(total)") }
         let plainRate = Double(total) / Date().timeIntervalSince(start)
         subscriber.stop()
@@ -64,11 +71,7 @@ struct DaemonBench: ParsableCommand {
         func answeredRate(prefix: String, by answerer: String) throws -> Double {
             let counted = forecasts.value
             let start = Date()
-            for h in 0..<hours {
-                for s in 0..<stations {
-                    try publisher.publish(topic: "aq/\(prefix)\(s)/reading", payload: payload(base + Int64(h)), qos: 1)
-                }
-            }
+            try publishAll(prefix: prefix)
             guard forecasts.wait(for: counted + expected, seconds: 600) else {
                 throw ValidationError("the \(answerer) answered \(forecasts.value - counted) of \(expected) hours")
             }
@@ -79,7 +82,7 @@ struct DaemonBench: ParsableCommand {
         // at QoS 1 and answers each station's hours from the 24th on with a retained QoS 1
         // message the size of a real forecast) and nothing else. No daemon can pass more
         // readings through this broker on this machine.
-        let canned = try cannedForecast(modelPath: modelPath, payload: payload, base: base)
+        let canned = try cannedForecast(model: file, payload: payload, base: base)
         let relay = Relay(answer: canned)
         let relayConnection = try connectBench(broker.port, id: "bench-relay", subscribe: "aq/+/reading") { m in relay.take(m) }
         relay.connection = relayConnection
@@ -123,7 +126,6 @@ struct DaemonBench: ParsableCommand {
         publisher.stop()
 
         // 5. Memory per station, in process.
-        let file = try ModelFile.load(path: modelPath)
         let engine = ForecastEngine(model: file, modelName: "bench", settings: .init())
         let before = residentBytes()
         let now = Double(base + 100) * 3600
@@ -138,8 +140,8 @@ struct DaemonBench: ParsableCommand {
 }
 
 /// A real forecast's bytes, made in process by the engine from one station's first day.
-func cannedForecast(modelPath: String, payload: (Int64) -> [UInt8], base: Int64) throws -> [UInt8] {
-    let engine = ForecastEngine(model: try ModelFile.load(path: modelPath), modelName: "bench", settings: .init())
+func cannedForecast(model: ModelFile, payload: (Int64) -> [UInt8], base: Int64) throws -> [UInt8] {
+    let engine = ForecastEngine(model: model, modelName: "bench", settings: .init())
     for h in 0..<24 {
         let outcome = engine.ingest(station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
         if case .accepted(_, let forecast?, _, _) = outcome { return forecast.json() }
