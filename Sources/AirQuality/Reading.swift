@@ -74,14 +74,7 @@ extension WindDirection {
 extension PRSARecord {
     /// Unix seconds of the row's hour (the file's hours are taken as UTC).
     public var unixTime: Int64 {
-        // Days from the civil date (Howard Hinnant's algorithm).
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let m = Int64(month)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
+        let days = daysFromCivil(year: Int64(year), month: Int64(month), day: Int64(day))
         return days * 86400 + Int64(hour) * 3600
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Why a payload was not accepted, in words for the journal, with a short machine code.
 public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
@@ -16,6 +14,8 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         case future = "future"
         case duplicate = "duplicate"
         case flood = "flood"
+        /// The previous process died while handling this very message.
+        case poison = "poison"
     }
 
     public var code: Code
@@ -163,7 +163,8 @@ public enum ReadingDecoder {
         return .failure(Rejection(.wrongType, "field 'wind_direction' must be a compass word or degrees"))
     }
 
-    /// ISO 8601 UTC (`2014-01-01T05:00:00Z`, fractional seconds and offsets accepted) or Unix seconds.
+    /// RFC 3339 (`2014-01-01T05:00:00Z`, any fraction digits, offsets within ±18:00; see
+    /// ``RFC3339``) or Unix seconds.
     static func parseTime(_ raw: JSONValue?) -> Result<Int64, Rejection> {
         guard let raw else { return .failure(Rejection(.missingField, "field 'time' is missing")) }
         if case .number(let v) = raw {
@@ -171,22 +172,13 @@ public enum ReadingDecoder {
             return .success(Int64(v.rounded(.down)))
         }
         if case .string(let s) = raw {
-            if let d = isoPlain.date(from: s) ?? isoFractional.date(from: s) {
-                return .success(Int64(d.timeIntervalSince1970.rounded(.down)))
+            return RFC3339.parse(s.utf8).mapError {
+                Rejection(.badTime, "field 'time' \($0) (expected RFC 3339, e.g. 2014-01-01T05:00:00Z)")
             }
-            return .failure(Rejection(.badTime, "field 'time' is '\(s.prefix(40))', not ISO 8601 (e.g. 2014-01-01T05:00:00Z)"))
         }
-        return .failure(Rejection(.wrongType, "field 'time' must be an ISO 8601 string or Unix seconds"))
+        return .failure(Rejection(.wrongType, "field 'time' must be an RFC 3339 string or Unix seconds"))
     }
 }
-
-// Formatters are costly to create; these are only read after creation.
-nonisolated(unsafe) private let isoPlain = ISO8601DateFormatter()
-nonisolated(unsafe) private let isoFractional: ISO8601DateFormatter = {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f
-}()
 
 /// Any JSON value: a number is never a Bool and the other way round.
 enum JSONValue {

@@ -39,16 +39,7 @@ public func appendTenths(_ v: Double, to out: inout [UInt8]) {
 public func appendISOTime(_ seconds: Int64, to out: inout [UInt8]) {
     let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
     let rest = seconds - days * 86400
-    // Civil date from days since 1970 (Howard Hinnant's algorithm).
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    let (year, month, day) = civilFromDays(days)
     appendInteger(year, width: 4, to: &out)
     out.append(UInt8(ascii: "-"))
     appendInteger(month, width: 2, to: &out)

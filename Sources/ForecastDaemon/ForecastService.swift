@@ -38,6 +38,14 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let logWriter: ReadingLogWriter
     /// Forecasts rebuilt from the log at start, published at the first connection.
     private var restored: [StationForecast] = []
+    /// The message being handled, noted so that one which kills the process is refused after
+    /// the restart instead of killing it again.
+    private let inFlight: InFlightMessage?
+    #if DEBUG
+        /// Fault injection for the tests only (debug builds): a payload holding these bytes
+        /// makes the process die with SIGFPE while handling it, as ICU once did.
+        private let crashOn = ProcessInfo.processInfo.environment["AQCAST_FAULT_CRASH_ON"].map { Array($0.utf8) }
+    #endif
 
     /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
     public init(loader: @escaping Loader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) throws {
@@ -80,6 +88,14 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.error("\(problem)", metadata: ["reason": "reading_log"])
         }
         logWriter = writer
+        inFlight = InFlightMessage(path: configuration.stateDirectory + "/in-flight")
+        if inFlight == nil {
+            logger.warning(
+                "cannot map \(configuration.stateDirectory)/in-flight: a message that kills the process would be handed over again at every start",
+                metadata: ["path": "\(configuration.stateDirectory)/in-flight"])
+        } else if inFlight?.suspect != nil {
+            logger.warning("the previous run died while handling a message; it will be refused if the broker hands it over again")
+        }
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) { [writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
@@ -174,6 +190,14 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
+        if inFlight?.begin(topic: message.topic, payload: message.payload) == true {
+            refuse(message, Rejection(.poison, "the previous run of the daemon died while handling this message; refused so that it cannot do so again"))
+            return
+        }
+        defer { inFlight?.end() }
+        #if DEBUG
+            if let crashOn, message.payload.firstRange(of: crashOn) != nil { raise(SIGFPE) }
+        #endif
         if let weatherPattern, let station = weatherPattern.station(in: message.topic) {
             let now = Date().timeIntervalSince1970
             switch engine.ingestWeather(station: station, payload: message.payload, now: now) {
@@ -198,16 +222,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
         case .rejected(let r):
-            logWriter.enqueueRejected(
-                .init(arrived: now, station: Self.printable(station), topic: Self.printable(message.topic),
-                      code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
-            guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
-            logger.warning(
-                "reading rejected: \(r.reason)",
-                metadata: [
-                    "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
-                    "reason": "\(r.code.rawValue)",
-                ])
+            refuse(message, r, station: station, now: now)
         case .accepted(let hour, let forecast, let waiting, let state):
             if let state {
                 try? connection?.publish(
@@ -229,6 +244,23 @@ public final class ForecastService: Service, @unchecked Sendable {
                     "no forecast yet: \(waiting)", metadata: ["station": "\(station)", "hour": "\(isoHour(hour))"])
             }
         }
+    }
+
+    /// Logs a refused reading (in the reading log's table, and in the journal within the limits).
+    private func refuse(
+        _ message: MQTTMessage, _ r: Rejection, station: String? = nil, now: Double = Date().timeIntervalSince1970
+    ) {
+        let station = station ?? pattern.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
+        logWriter.enqueueRejected(
+            .init(arrived: now, station: Self.printable(station), topic: Self.printable(message.topic),
+                  code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
+        guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
+        logger.warning(
+            "reading rejected: \(r.reason)",
+            metadata: [
+                "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
+                "reason": "\(r.code.rawValue)",
+            ])
     }
 
     /// Runs on the MQTT network thread for connection changes.
