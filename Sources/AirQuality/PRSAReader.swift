@@ -12,6 +12,20 @@ public struct DataFileError: Error, CustomStringConvertible, Equatable {
         self.reason = reason
     }
 
+    /// Where each of `names` stands in a CSV `header`, or the error naming the first missing.
+    static func columns(_ names: [String], in header: [String], file: String) throws(DataFileError) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for name in names {
+            guard let i = header.firstIndex(of: name) else {
+                throw DataFileError(
+                    file: file, line: 1, column: name,
+                    reason: "missing column '\(name)' (header has: \(header.joined(separator: ",")))")
+            }
+            index[name] = i
+        }
+        return index
+    }
+
     public var description: String {
         if let column { return "\(file) line \(line), column \(column): \(reason)" }
         return "\(file) line \(line): \(reason)"
@@ -33,15 +47,7 @@ public enum PRSAReader {
         }
         let header = headerLine.trimmingSuffix("\r").split(separator: ",", omittingEmptySubsequences: false)
             .map { String($0).trimmingSpaces() }
-        var index: [String: Int] = [:]
-        for name in required {
-            guard let i = header.firstIndex(of: name) else {
-                throw DataFileError(
-                    file: file, line: 1, column: name,
-                    reason: "missing column '\(name)' (header has: \(header.joined(separator: ",")))")
-            }
-            index[name] = i
-        }
+        let index = try DataFileError.columns(required, in: header, file: file)
         var records: [PRSARecord] = []
         records.reserveCapacity(lines.count - 1)
         for (offset, raw) in lines.dropFirst().enumerated() {

@@ -81,7 +81,8 @@ extension PRSARecord {
 
 extension Reading {
     /// The rows of a PRSA file as one station's readings, hour by hour; rows without PM2.5 are
-    /// left out (a sensor that missed the hour), and the wind is de-accumulated.
+    /// left out (a sensor that missed the hour), the wind is de-accumulated, and a wind below
+    /// ``WindDirection/calmBelow`` counts as calm, as for live readings.
     public static func fromPRSA(_ records: [PRSARecord], station: String) -> [Reading] {
         let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
         return records.indices.compactMap { i in
@@ -89,7 +90,8 @@ extension Reading {
             guard let pm = r.pm25 else { return nil }
             return Reading(
                 station: station, time: r.unixTime, pm25: pm, dewPoint: r.dewPoint, temperature: r.temperature,
-                pressure: r.pressure, windDirection: r.windDirection, windSpeed: speeds[i])
+                pressure: r.pressure, windDirection: speeds[i] < WindDirection.calmBelow ? .calm : r.windDirection,
+                windSpeed: speeds[i])
         }
     }
 }

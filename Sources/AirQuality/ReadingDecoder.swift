@@ -116,6 +116,11 @@ public enum ReadingDecoder {
         public var time: Int64
         public var features: [Double]
         public var hour: Int64 { hourContaining(time) }
+
+        public init(time: Int64, features: [Double]) {
+            self.time = time
+            self.features = features
+        }
     }
 
     /// A weather forecast for a station: `{"hours": [{"time": ..., "dew_point": ...,

@@ -1,3 +1,4 @@
+import AirQuality
 /// Everything `aqcast run` can be told, with the shipped defaults. `config/aqcast.toml`
 /// documents every key; ``ConfigurationFile`` reads it.
 public struct DaemonConfiguration: Sendable, Equatable {
@@ -41,4 +42,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var logLevel = "info"
 
     public init() {}
+}
+
+extension ForecastEngine.Settings {
+    /// The engine's part of the daemon's configuration.
+    public init(_ c: DaemonConfiguration) {
+        self.init()
+        horizonHours = c.horizonHours
+        maximumGapHours = c.maximumGapHours
+        readingsPerHour = c.readingsPerHour
+        maximumFutureSeconds = c.maximumFutureSeconds
+        stationReadingsPerMinute = c.stationReadingsPerMinute
+    }
 }

@@ -7,7 +7,7 @@ struct AQCast: AsyncParsableCommand {
         abstract: "Air-quality forecasts from a deep recurrent network.",
         subcommands: [
             RunCommand.self, ReplayCommand.self, ImportCommand.self, RetrainCommand.self, ModelsCommand.self, RollbackCommand.self,
-            TrainCommand.self, EvaluateCommand.self, ForecastCommand.self,
+            TrainCommand.self, EvaluateCommand.self, ForecastCommand.self, BacktestCommand.self,
             BenchCommand.self,
         ])
 }

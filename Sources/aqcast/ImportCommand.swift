@@ -6,25 +6,29 @@ import ReadingLog
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Load a PRSA-format CSV into the reading log as one station's history.")
+        abstract: "Load a history CSV (PRSA or multi-site layout) into the reading log.")
 
-    @Option(help: "PRSA-format CSV.")
+    @Option(help: "History CSV: the PRSA layout (one station) or the multi-site one (its station column).")
     var csv: String
 
-    @Option(help: "Station id the history belongs to.")
-    var station: String
+    @Option(help: "Station id the history belongs to (default: a PRSA file's name, a multi-site file's station column).")
+    var station: String?
 
     @Option(help: "State directory holding readings.sqlite.")
     var stateDir: String = "/var/lib/aqcast"
 
     func validate() throws {
-        if let problem = ReadingDecoder.validateStation(station) { throw ValidationError("--station: \(problem)") }
+        if let station, let problem = ReadingDecoder.validateStation(station) {
+            throw ValidationError("--station: \(problem)")
+        }
     }
 
     func run() throws {
-        guard let bytes = FileManager.default.contents(atPath: csv) else { throw ValidationError("cannot read \(csv)") }
-        let records = try PRSAReader.parse(String(decoding: bytes, as: UTF8.self), file: csv)
-        let readings = Reading.fromPRSA(records, station: station)
+        let (layout, readings) = try HistoryFile.readings(path: csv, station: station)
+        let stations = Set(readings.map(\.station)).sorted()
+        if let bad = stations.lazy.compactMap({ ReadingDecoder.validateStation($0) }).first {
+            throw ValidationError("\(csv): \(bad)")
+        }
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let log = try ReadingLog(path: stateDir + "/readings.sqlite")
         let arrived = Date().timeIntervalSince1970
@@ -34,7 +38,7 @@ struct ImportCommand: ParsableCommand {
             try log.append(batch.map { .init(reading: $0, arrived: arrived) })
             first += batch.count
         }
-        print("imported \(readings.count) readings for \(station) into \(log.path) "
-            + "(\(records.count - readings.count) hours without PM2.5 left out); the log holds \(try log.count())")
+        print("imported \(readings.count) readings (\(layout.rawValue) layout) for \(stations.joined(separator: ", ")) "
+            + "into \(log.path) (hours without PM2.5 left out); the log holds \(try log.count())")
     }
 }

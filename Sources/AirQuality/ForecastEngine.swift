@@ -1,4 +1,3 @@
-import AirQuality
 import Foundation
 
 /// The daemon's core, without I/O: readings in, forecasts and reasons out.
@@ -17,14 +16,6 @@ public final class ForecastEngine: @unchecked Sendable {
         public var stationReadingsPerMinute = 600
 
         public init() {}
-
-        public init(_ c: DaemonConfiguration) {
-            horizonHours = c.horizonHours
-            maximumGapHours = c.maximumGapHours
-            readingsPerHour = c.readingsPerHour
-            maximumFutureSeconds = c.maximumFutureSeconds
-            stationReadingsPerMinute = c.stationReadingsPerMinute
-        }
     }
 
     /// Totals since start, for the status line and the journal.
@@ -120,6 +111,19 @@ public final class ForecastEngine: @unchecked Sendable {
         case .failure(let r): return reject(r)
         case .success(let r): reading = r
         }
+        return ingestLocked(reading, now: now)
+    }
+
+    /// Handles one decoded reading (a history replayed by the backtest: the same path as a
+    /// live payload's from here on); `now` is the clock the reading is judged by.
+    public func ingest(_ reading: Reading, now: Double) -> Outcome {
+        lock.lock()
+        defer { lock.unlock() }
+        return ingestLocked(reading, now: now)
+    }
+
+    private func ingestLocked(_ reading: Reading, now: Double) -> Outcome {
+        let station = reading.station
         if Double(reading.time) > now + Double(settings.maximumFutureSeconds) {
             return reject(
                 Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
@@ -167,6 +171,19 @@ public final class ForecastEngine: @unchecked Sendable {
             return .failure(r)
         case .success(let h): hours = h
         }
+        store(hours, station: station, now: now)
+        return .success(stations[station]!.weather.count)
+    }
+
+    /// Stores a station's expected weather for the hours ahead, as ``ingestWeather(station:payload:now:)``
+    /// does once the payload is read (the backtest gives it the history's observed weather).
+    public func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        store(hours, station: station, now: now)
+    }
+
+    private func store(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
         if stations[station] == nil { stations[station] = newStation(now: now) }
         let newest = stations[station]!.window.newestHour ?? .min
         for h in hours where h.hour > newest { stations[station]!.weather[h.hour] = h.features }
@@ -174,7 +191,6 @@ public final class ForecastEngine: @unchecked Sendable {
             let keep = stations[station]!.weather.keys.sorted().suffix(96)
             stations[station]!.weather = stations[station]!.weather.filter { keep.contains($0.key) }
         }
-        return .success(stations[station]!.weather.count)
     }
 
     private func update(_ s: inout Station, with reading: Reading, now: Double) -> Outcome {
@@ -261,6 +277,19 @@ public struct StationForecast: Sendable, Equatable {
     public var intervalLevels: (lower: Double, upper: Double)
     /// Hours ahead whose weather came from the weather-forecast topic (the rest held).
     public var weatherSupplied = 0
+
+    public init(
+        station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
+        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0
+    ) {
+        self.station = station
+        self.basedOnHour = basedOnHour
+        self.issuedAt = issuedAt
+        self.model = model
+        self.hours = hours
+        self.intervalLevels = intervalLevels
+        self.weatherSupplied = weatherSupplied
+    }
 
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model

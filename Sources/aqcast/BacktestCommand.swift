@@ -1,0 +1,104 @@
+import AirQuality
+import ArgumentParser
+import Foundation
+import ReadingLog
+
+struct BacktestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Score a model on a history through the daemon's own forecast path, beside persistence.",
+        discussion: """
+            Every reading of the history goes through the daemon's engine (its windows, gap rules, \
+            held weather, recursion and intervals); every forecast from an origin hour in \
+            --from..<--to is compared with the hour's true PM2.5, and so is persistence on the same \
+            pairs. Prints RMSE, MAE, gain over persistence, bias and interval coverage by horizon \
+            and PM2.5 band, pooled and per station.
+            """)
+
+    @Option(help: "Model file (default: the shipped model).")
+    var model: String?
+
+    @Option(help: "History CSV in the PRSA or the multi-site layout (repeatable).")
+    var csv: [String] = []
+
+    @Option(help: "Also score the reading log in this state directory (readings.sqlite).")
+    var stateDir: String?
+
+    @Option(help: "Station name for a PRSA-layout file (default: the file name).")
+    var station: String?
+
+    @Option(help: "First origin hour scored, UTC (yyyy-mm-dd or yyyy-mm-ddThh).")
+    var from: String?
+
+    @Option(help: "Origins before this hour are scored, UTC (yyyy-mm-dd or yyyy-mm-ddThh).")
+    var to: String?
+
+    @Option(help: "Hours ahead (1...48).")
+    var horizon = 8
+
+    @Option(help: "Weather for the hours ahead: held (as the daemon without a weather topic) or observed (the history's own, an upper bound).")
+    var weather: String = Backtest.Weather.held.rawValue
+
+    @Option(help: "Missing hours interpolated in a window, as the daemon's max_gap_hours.")
+    var maxGapHours = 3
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    @Option(help: "Write every scored forecast hour to this CSV (station,origin,horizon,time,truth,forecast,lower,upper,persistence).")
+    var forecasts: String?
+
+    func validate() throws {
+        if csv.isEmpty && stateDir == nil { throw ValidationError("give at least one --csv or a --state-dir") }
+        guard (1...Forecaster.maximumHorizon).contains(horizon) else {
+            throw ValidationError("--horizon must be 1...\(Forecaster.maximumHorizon), got \(horizon)")
+        }
+        guard Backtest.Weather(rawValue: weather) != nil else {
+            throw ValidationError("--weather must be held or observed, got '\(weather)'")
+        }
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, Self.hour(value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a date (yyyy-mm-dd) or an hour (yyyy-mm-ddThh), UTC")
+            }
+        }
+    }
+
+    /// Hours since 1970 of `yyyy-mm-dd` or `yyyy-mm-ddThh` (UTC).
+    static func hour(_ text: String) -> Int64? {
+        let full = text.count == 10 ? text + "T00:00:00Z" : text.count == 13 ? text + ":00:00Z" : text
+        return (try? RFC3339.parse(full.utf8).get()).map { hourContaining($0) }
+    }
+
+    func run() throws {
+        let path = try model ?? ShippedFile.model()
+        let file = try ModelFile.load(path: path)
+        var readings: [Reading] = []
+        for name in csv { readings += try HistoryFile.readings(path: name, station: station).readings }
+        if let stateDir { readings += try ReadingLog(path: stateDir + "/readings.sqlite").all() }
+        var options = Backtest.Options()
+        options.horizon = horizon
+        options.maximumGapHours = maxGapHours
+        options.weather = Backtest.Weather(rawValue: weather)!
+        if let from { options.from = Self.hour(from)! }
+        if let to { options.to = Self.hour(to)! }
+        var rows: [String] = []
+        if forecasts != nil { rows.append("station,origin,horizon,time,truth,forecast,lower,upper,persistence") }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let report = Backtest.run(model: file, modelName: name, readings: readings, options: options) { r in
+            guard forecasts != nil else { return }
+            rows.append(
+                "\(r.station),\(isoHour(r.originHour)),\(r.horizon),\(isoHour(r.originHour + Int64(r.horizon))),"
+                    + "\(r.truth),\(r.forecast),\(r.lower),\(r.upper),\(r.persistence)")
+        }
+        if let forecasts { try writeText(rows.joined(separator: "\n") + "\n", to: forecasts) }
+        if json {
+            print(report.json(model: file.identity(name: name), weather: weather))
+        } else {
+            let stations = report.stations.count
+            let span = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
+            print("model: \(file.identity(name: name))")
+            print("history: \(readings.count) readings, \(stations) stations\(span.isEmpty ? "" : ", origins \(span)") (UTC); weather \(weather)")
+            print(report.table(), terminator: "")
+        }
+    }
+}
