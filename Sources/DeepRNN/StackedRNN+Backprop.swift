@@ -25,19 +25,62 @@ extension StackedRNN {
         gradientKernel(workspace, count: batch, targets: targets, into: gradient)
     }
 
+    /// Backpropagation for a loss given by its gradient: for each sample, `outputGradient[b]` is
+    /// `dLoss/dz` of its output (the recursive objective sums the errors of several hours and of
+    /// the forecasts fed back). Runs the forward pass, adds the parameter gradient to `gradient`
+    /// and, when `inputGradient` is given, writes `dLoss/dx` of input `feature` at every step
+    /// into it (`inputGradient[t * count + b]`), the part that flows into a fed-back forecast.
+    public func accumulateGradient(
+        _ workspace: RNNWorkspace<Float>, count batch: Int, outputGradient: UnsafePointer<Double>,
+        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0, inputGradient: UnsafeMutablePointer<Double>? = nil
+    ) {
+        outputGradientKernel(
+            workspace, count: batch, outputGradient: outputGradient, into: gradient, feature: feature,
+            inputGradient: inputGradient)
+    }
+
+    /// The same in `Double`, the precision the gradient checks use.
+    public func accumulateGradient(
+        _ workspace: RNNWorkspace<Double>, count batch: Int, outputGradient: UnsafePointer<Double>,
+        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0, inputGradient: UnsafeMutablePointer<Double>? = nil
+    ) {
+        outputGradientKernel(
+            workspace, count: batch, outputGradient: outputGradient, into: gradient, feature: feature,
+            inputGradient: inputGradient)
+    }
+
+    func outputGradientKernel<S: RNNScalar>(
+        _ workspace: RNNWorkspace<S>, count batch: Int, outputGradient: UnsafePointer<Double>,
+        into gradient: UnsafeMutablePointer<Double>, feature: Int, inputGradient: UnsafeMutablePointer<Double>?
+    ) {
+        forwardKernel(workspace, count: batch)
+        let dz = workspace.outputDelta
+        for b in 0..<((batch + 7) / 8 * 8) { dz[b] = b < batch ? S(outputGradient[b]) : 0 }
+        backwardKernel(workspace, count: batch, into: gradient)
+        guard let inputGradient else { return }
+        let a = architecture
+        let h = a.hiddenSizes[0]
+        let w = workspace.weights + layout.inputWeights[0] + feature * h
+        let T = workspace.steps
+        for t in 0..<T {
+            let d = workspace.delta(step: t, layer: 0)
+            for b in 0..<batch {
+                var sum = 0.0
+                for j in 0..<h { sum += Double(w[j] * d[j * workspace.lanes + b]) }
+                if t == T - 1, let skip = a.skip, skip.feature == feature { sum += skip.scale * Double(dz[b]) }
+                inputGradient[t * batch + b] = sum
+            }
+        }
+    }
+
     func gradientKernel<S: RNNScalar>(
         _ workspace: RNNWorkspace<S>, count batch: Int, targets: UnsafePointer<Double>,
         into gradient: UnsafeMutablePointer<Double>
     ) -> Double {
         forwardKernel(workspace, count: batch)
-        let a = architecture
-        let B = workspace.lanes
-        let used = (batch + 7) / 8 * 8
-        let T = workspace.steps
-        let L = a.layerCount
         let dz = workspace.outputDelta
         var loss = 0.0
-        for b in 0..<used {
+        for b in 0..<((batch + 7) / 8 * 8) {
             guard b < batch else {
                 dz[b] = 0  // padding lanes carry no error
                 continue
@@ -46,6 +89,20 @@ extension StackedRNN {
             dz[b] = S(d)
             loss += d * d / 2
         }
+        backwardKernel(workspace, count: batch, into: gradient)
+        return loss
+    }
+
+    /// The backward pass after a forward pass, with `outputDelta` holding `dLoss/dz` per sample.
+    func backwardKernel<S: RNNScalar>(
+        _ workspace: RNNWorkspace<S>, count batch: Int, into gradient: UnsafeMutablePointer<Double>
+    ) {
+        let a = architecture
+        let B = workspace.lanes
+        let used = (batch + 7) / 8 * 8
+        let T = workspace.steps
+        let L = a.layerCount
+        let dz = workspace.outputDelta
         let w = workspace.weights
         let hTop = a.hiddenSizes[L - 1]
         let top = workspace.state(step: T - 1, layer: L - 1)
@@ -126,6 +183,5 @@ extension StackedRNN {
                 }
             }
         }
-        return loss
     }
 }
