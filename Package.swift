@@ -69,7 +69,10 @@ let package = Package(
         .target(name: "CFloatEnvironment"),
         // Air-quality domain: PRSA reader, feature preparation, windows, training,
         // recursive evaluation, the model file, the HTML report.
-        .target(name: "AirQuality", dependencies: ["DeepRNN", "CFloatEnvironment"], swiftSettings: strict),
+        .target(
+            name: "AirQuality",
+            dependencies: ["DeepRNN", "CFloatEnvironment", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: strict),
         .executableTarget(
             name: "aqcast",
             dependencies: [
@@ -90,7 +93,8 @@ let package = Package(
             dependencies: ["ForecastDaemon", "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog"],
             swiftSettings: strict),
         .testTarget(
-            name: "AirQualityTests", dependencies: ["AirQuality", "DeepRNN"],
+            name: "AirQualityTests",
+            dependencies: ["AirQuality", "DeepRNN", .product(name: "RealModule", package: "swift-numerics")],
             resources: [.copy("Fixtures")], swiftSettings: strict),
     ]
 )

@@ -12,7 +12,9 @@ prints its table beside the backtest's model and persistence.
 Inputs per origin hour t (what the daemon's window holds, weather held at t): PM2.5 of the 24
 hours up to t (gaps of up to 3 hours interpolated, as the daemon does), dew point, temperature,
 pressure, wind speed and wind direction (sine and cosine; calm as zero) at t, their change over
-the last 3 hours, and the hour of day and month. Multi-site files are in Beijing time (UTC+8) and
+the last 3 hours, and the hour of day and month. By default each model fits the change from the
+origin hour's PM2.5 (so the trees start from persistence, as ours does); --target level fits
+PM2.5 itself. Multi-site files are in Beijing time (UTC+8) and
 turned into UTC; the PRSA file's hours are taken as UTC, as aqcast takes them.
 Needs Debian's python3-sklearn and python3-pandas (`apt-get install python3-sklearn python3-pandas`).
 """
@@ -83,6 +85,8 @@ def main():
                     help="train on a PRSA-layout file's origins before this date (its 2014 is the course's test year)")
     ap.add_argument("--horizon", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--target", choices=["level", "change"], default="change",
+                    help="fit PM2.5 itself, or its change from the origin hour (trees then start from persistence)")
     ap.add_argument("csv", nargs="+", help="history CSVs (PRSA or multi-site layout), the training data")
     args = ap.parse_args()
     split = pd.Timestamp(args.train_before)
@@ -105,6 +109,8 @@ def main():
             xs.append(x[keep])
             ys.append(y[keep])
         x, y = pd.concat(xs), pd.concat(ys)
+        if args.target == "change":
+            y = y - x["pm_lag0"]
         model = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=args.seed)
         models.append(model.fit(x.to_numpy(), y.to_numpy()))
         print(f"trained h{h} on {len(y)} origins", file=sys.stderr)
@@ -121,9 +127,10 @@ def main():
             sys.exit(f"station {name} of the backtest is in none of the CSVs given")
         x, _ = inputs[name]
         index = sorted(origins)
-        block = x.reindex(index).to_numpy()
+        block = x.reindex(index)
+        base = block["pm_lag0"].to_numpy() if args.target == "change" else np.zeros(len(index))
         for h, model in enumerate(models, start=1):
-            for t, v in zip(index, model.predict(block)):
+            for t, v in zip(index, model.predict(block.to_numpy()) + base):
                 predictions[(name, t, h)] = max(0.0, float(v))
     for r in rows:
         h = int(r["horizon"])
@@ -141,7 +148,7 @@ def main():
         s[4] += abs(ours - truth)
         s[5] += abs(p - truth)
         s[6] += abs(persistence - truth)
-    print("RMSE and MAE (ug/m3) by hours ahead on the backtest's pairs; gain = 100 (1 - x / persistence)")
+    print(f"RMSE and MAE (ug/m3) by hours ahead on the backtest's pairs; gain = 100 (1 - x / persistence); hgb fits the {args.target}")
     print(" h  pairs   aqcast     hgb  persist  aqcast gain %  hgb gain %   MAE aqcast     hgb  persist")
     for h, s in sums.items():
         n = max(s[0], 1)

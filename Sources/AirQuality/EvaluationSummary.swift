@@ -30,6 +30,16 @@ public struct EvaluationRuns: Sendable {
     /// The test set as separate runs of consecutive hours (stations, gaps), each evaluated
     /// recursively on its own and the predictions pooled.
     public init(network: StackedRNN, segments: [WindowedData], normalisation: Normalisation) {
+        self.init(network: network, segments: segments, normalisation: normalisation, reportedIn: normalisation) { $0 }
+    }
+
+    /// A model with its own inputs and target scale, reported on the course's scale: the runs
+    /// use the model's `normalisation`, and `convert` takes each value from the model's target
+    /// scale to `reported`'s normalised target (the course's R² and loss are on that scale).
+    public init(
+        network: StackedRNN, segments: [WindowedData], normalisation: Normalisation, reportedIn reported: Normalisation,
+        convert: (Double) -> Double
+    ) {
         precondition(!segments.isEmpty)
         var runs: [RecursiveRun] = []
         for weather in WeatherAssumption.allCases {
@@ -37,13 +47,14 @@ public struct EvaluationRuns: Sendable {
                 var pooled = RecursiveRun(weather: weather, p: p, predictions: [], persistence: [], targets: [])
                 for test in segments {
                     let run = Evaluation.recursive(network, on: test, p: p, weather: weather, normalisation: normalisation)
-                    pooled.predictions += run.predictions
-                    pooled.persistence += run.persistence
-                    pooled.targets += run.targets
+                    pooled.predictions += run.predictions.map(convert)
+                    pooled.persistence += run.persistence.map(convert)
+                    pooled.targets += run.targets.map(convert)
                 }
                 runs.append(pooled)
             }
         }
+        let normalisation = reported
         self.runs = runs
         let windows = segments.reduce(0) { $0 + $1.count }
         let longest = EvaluationSummary.predictionLengths.max()!
@@ -75,7 +86,7 @@ public struct EvaluationRuns: Sendable {
 
 /// `value` with `digits` decimals, without Foundation.
 public func formatFixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
+    guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let negative = value < 0

@@ -1,4 +1,5 @@
 import DeepRNN
+import RealModule
 
 /// One forecast hour: the central value and a prediction interval, µg/m³.
 public struct ForecastHour: Sendable, Equatable, Codable {
@@ -33,13 +34,14 @@ public final class Forecaster {
         self.model = model
         network = model.network
         let feed = model.normalisation
-        let pm = feed.features[Feature.pm25.rawValue]
+        let encoding = model.inputEncoding
+        let pm = feed.features[encoding.pm25Index]
         kernel = RecursiveForecastKernel(
             network: network, steps: model.steps, maximumHours: Self.maximumHorizon,
             feedback: .init(
-                feature: Feature.pm25.rawValue, scale: feed.target.span / pm.span,
+                feature: encoding.pm25Index, scale: feed.target.span / pm.span,
                 offset: (feed.target.min - pm.min) / pm.span))
-        known = [Double](repeating: 0, count: model.steps * model.features.count)
+        known = [Double](repeating: 0, count: model.steps * encoding.count)
         raw = [Double](repeating: 0, count: Self.maximumHorizon)
         intervalLevels = (model.residualQuantiles.levels.first!, model.residualQuantiles.levels.last!)
     }
@@ -50,18 +52,21 @@ public final class Forecaster {
     /// `weather`, when given, holds for each hour ahead (index 0 = 1 hour) the six raw features
     /// expected then, or nil: where given, its weather replaces the held one (PM2.5 is ignored).
     public func forecast(window: [Double], hours: Int, weather: [[Double]?]? = nil) -> [ForecastHour] {
-        let f = model.features.count
+        let encoding = model.inputEncoding
+        let f = encoding.count
         let T = model.steps
-        precondition(window.count == T * f, "window must hold steps x features values")
+        precondition(window.count == T * Feature.allCases.count, "window must hold steps x 6 raw values")
         precondition((1...Self.maximumHorizon).contains(hours))
         let norm = model.normalisation
-        for i in 0..<(T * f) { known[i] = norm.features[i % f].normalise(window[i]) }
+        let inputs = encoding.encode(window)
+        for i in 0..<(T * f) { known[i] = norm.features[i % f].normalise(inputs[i]) }
         var future: [Double]?
         if let weather {
             var rows = [Double](repeating: .nan, count: hours * f)
             for (k, row) in weather.prefix(hours).enumerated() {
                 guard let row else { continue }
-                for i in 0..<f where i != Feature.pm25.rawValue { rows[k * f + i] = norm.features[i].normalise(row[i]) }
+                let encoded = encoding.encode(row)
+                for i in 0..<f where i != encoding.pm25Index { rows[k * f + i] = norm.features[i].normalise(encoded[i]) }
             }
             future = rows
         }
@@ -76,19 +81,28 @@ public final class Forecaster {
                 }
             }
         }
+        let logSpace = model.residualQuantiles.space == .log1p
         return (0..<hours).map { h in
-            let value = max(0, norm.target.denormalise(raw[h]))
-            let (lo, hi) = interval(horizon: h + 1)
+            let scaled = norm.target.denormalise(raw[h])
+            let value = max(0, encoding.unscaled(pm25: scaled))
+            let (lo, hi) = interval(horizon: h + 1, value: value)
+            if logSpace {
+                let centre = Double.log(onePlus: value)
+                return ForecastHour(
+                    horizon: h + 1, pm25: value, lower: max(0, Double.expMinusOne(centre + lo)),
+                    upper: max(0, Double.expMinusOne(centre + hi)))
+            }
             return ForecastHour(horizon: h + 1, pm25: value, lower: max(0, value + lo), upper: max(0, value + hi))
         }
     }
 
     /// The residual quantiles bounding the interval at `horizon`. Beyond the horizons the file
     /// covers, the last one's are widened by `sqrt(horizon / last)`, as for a random walk.
-    public func interval(horizon: Int) -> (Double, Double) {
-        let rows = model.residualQuantiles.byHorizon
-        let row = rows[min(horizon, rows.count) - 1]
-        let widen = horizon > rows.count ? (Double(horizon) / Double(rows.count)).squareRoot() : 1
+    public func interval(horizon: Int, value: Double = 0) -> (Double, Double) {
+        let q = model.residualQuantiles
+        let covered = q.byHorizon.count
+        let row = q.row(horizon: min(horizon, covered), value: value)
+        let widen = horizon > covered ? (Double(horizon) / Double(covered)).squareRoot() : 1
         return (row.first! * widen, row.last! * widen)
     }
 }

@@ -110,7 +110,7 @@ public struct HTMLReport {
 
     func predictionChart(p: Int) -> String {
         guard let run = runs.run(.oracle, p: p) else { return "" }
-        let span = model.normalisation.target
+        let span = dataset.normalisation.target  // the runs are reported on the data set's ranges
         let windows = plotWindows.clamped(to: 0..<run.predictions.count)
         let truth = windows.map { (Double($0), span.denormalise(run.targets[$0])) }
         let pred = windows.map { (Double($0), span.denormalise(run.predictions[$0])) }

@@ -20,20 +20,21 @@ public struct LogSeries: Sendable {
     public var splitHour: Int64
 
     /// Splits at `holdoutHours` before the newest hour in `readings`.
-    public init(readings: [Reading], holdoutHours: Int, maximumGapHours: Int, steps: Int = PRSADataset.steps) {
+    public init(
+        readings: [Reading], holdoutHours: Int, maximumGapHours: Int, steps: Int = PRSADataset.steps,
+        minimumRows: Int? = nil
+    ) {
         var byStation: [String: [Int64: (sum: [Double], count: Int, wind: WindDirection)]] = [:]
         var newest = Int64.min
         for r in readings {
             newest = max(newest, r.hour)
-            var hours = byStation[r.station, default: [:]]
-            if var slot = hours[r.hour] {
-                for (i, v) in r.features.enumerated() { slot.sum[i] += v }
-                slot.count += 1
-                hours[r.hour] = slot
+            // In place: taking the station's table out and back would copy it for every reading.
+            if byStation[r.station]?[r.hour] != nil {
+                for (i, v) in r.features.enumerated() { byStation[r.station]![r.hour]!.sum[i] += v }
+                byStation[r.station]![r.hour]!.count += 1
             } else {
-                hours[r.hour] = (r.features, 1, r.windDirection)
+                byStation[r.station, default: [:]][r.hour] = (r.features, 1, r.windDirection)
             }
-            byStation[r.station] = hours
         }
         splitHour = newest == .min ? 0 : newest - Int64(holdoutHours) + 1
         training = []
@@ -49,7 +50,7 @@ public struct LogSeries: Sendable {
             for run in Self.runs(rows, maximumGapHours: maximumGapHours) {
                 let before = run.filter { $0.0 < splitHour }
                 let after = run.filter { $0.0 >= splitHour }
-                for (part, side) in [(before, 0), (after, 1)] where part.count > steps + 1 {
+                for (part, side) in [(before, 0), (after, 1)] where part.count > (minimumRows ?? steps + 1) {
                     let segment = Segment(station: station, firstHour: part[0].0, series: PreparedSeries(rows: part.map(\.1)))
                     if side == 0 { training.append(segment) } else { holdout.append(segment) }
                 }

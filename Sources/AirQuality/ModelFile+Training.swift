@@ -19,6 +19,57 @@ extension ModelFile {
     }
 }
 
+extension ModelFile {
+    /// Packs a model trained on the recursive objective, with its course evaluation on the PRSA
+    /// test year (`course`, prepared with the course's ranges) and its log-space intervals.
+    public init(
+        recursive result: RecursiveTrainer.Result, encoding: InputEncoding, recipe: TrainingRecipe, seed: UInt64,
+        dataSource: String, firstHour: Int64, lastHour: Int64, course: PRSADataset
+    ) {
+        let norm = result.normalisation
+        let runs = Self.courseRuns(
+            network: result.network, normalisation: norm, encoding: encoding, dataset: course)
+        let info = TrainingInfo(
+            recipe: recipe, seed: seed, dataSource: dataSource, firstHour: isoHour(firstHour),
+            lastHour: isoHour(lastHour), trainWindows: result.trainSamples, validationWindows: result.validationSamples,
+            bestEpoch: result.bestEpoch, history: result.history, stopReason: result.stopReason)
+        self.init(
+            network: result.network, steps: PRSADataset.steps, normalisation: norm, training: info,
+            evaluation: runs.summary,
+            residualQuantiles: ResidualQuantiles(
+                levels: EvaluationSummary.quantileLevels, byHorizon: result.residualQuantiles,
+                space: encoding.pm25 == .log1p ? .log1p : nil, bandEdges: RecursiveTrainer.Result.bandEdges,
+                byBand: result.residualQuantilesByBand),
+            encoding: encoding)
+    }
+}
+
+extension ModelFile {
+    /// The course's evaluation (SPEC.md's recursive protocol on the PRSA test year). A model of
+    /// the course's encoding runs on `dataset` prepared with its own ranges; one of another
+    /// encoding runs on its own inputs and is reported on `dataset`'s ranges (prepare it with
+    /// the course's), so the R² and losses mean what the course's do.
+    public func courseRuns(_ dataset: PRSADataset) -> EvaluationRuns {
+        Self.courseRuns(network: network, normalisation: normalisation, encoding: encoding, dataset: dataset)
+    }
+
+    static func courseRuns(
+        network: StackedRNN, normalisation norm: Normalisation, encoding: InputEncoding?, dataset: PRSADataset
+    ) -> EvaluationRuns {
+        guard let encoding else { return EvaluationRuns(network: network, test: dataset.test, normalisation: norm) }
+        let series = dataset.series
+        var x = encoding.encode(series.features)
+        for i in x.indices { x[i] = norm.features[i % encoding.count].normalise(x[i]) }
+        let y = series.targets.map { norm.target.normalise(encoding.scaled(pm25: $0)) }
+        let test = WindowedData(
+            features: x, targets: y, rows: dataset.trainRowCount..<series.rowCount, steps: PRSADataset.steps)
+        let reported = dataset.normalisation
+        return EvaluationRuns(network: network, segments: [test], normalisation: norm, reportedIn: reported) {
+            reported.target.normalise(encoding.unscaled(pm25: norm.target.denormalise($0)))
+        }
+    }
+}
+
 extension EvaluationSummary {
     /// A table a person can read: model beside persistence for each protocol and horizon.
     public func table() -> String {

@@ -18,7 +18,10 @@ public struct ModelFileError: Error, CustomStringConvertible {
 /// and how well it did.
 public struct ModelFile: Codable, Sendable {
     public static let formatName = "aqcast-model"
-    public static let currentVersion = 1
+    /// Version 1: the course's inputs and linear residual quantiles. Version 2 adds `encoding`
+    /// (how the raw features become inputs) and the quantiles' `space`.
+    public static let currentVersion = 2
+    public static let readableVersions = 1...2
 
     public struct TrainingInfo: Codable, Sendable {
         public var recipe: TrainingRecipe
@@ -54,10 +57,32 @@ public struct ModelFile: Codable, Sendable {
         /// `byHorizon[h - 1][i]`: the `levels[i]` quantile of truth minus forecast (µg/m³) at
         /// horizon h, from the live protocol on the test year.
         public var byHorizon: [[Double]]
+        /// The scale the residuals are taken on: `log1p` ones are `log(1 + truth) - log(1 +
+        /// forecast)`, so the interval widens with the level. Absent in version 1: linear.
+        public var space: InputEncoding.Scale?
+        /// Upper edges (µg/m³) of the forecast-level bands below the last, when the quantiles
+        /// are also kept per band of the forecast itself: errors are relatively larger at low
+        /// levels, so one set for all levels covers too little there and too much above.
+        public var bandEdges: [Double]?
+        /// `byBand[h - 1][band][i]`, as `byHorizon` but for forecasts in that band.
+        public var byBand: [[[Double]]]?
 
-        public init(levels: [Double], byHorizon: [[Double]]) {
+        public init(
+            levels: [Double], byHorizon: [[Double]], space: InputEncoding.Scale? = nil, bandEdges: [Double]? = nil,
+            byBand: [[[Double]]]? = nil
+        ) {
             self.levels = levels
             self.byHorizon = byHorizon
+            self.space = space
+            self.bandEdges = bandEdges
+            self.byBand = byBand
+        }
+
+        /// The quantiles for a forecast of `value` at `horizon` (1-based, within the file's).
+        public func row(horizon: Int, value: Double) -> [Double] {
+            guard let edges = bandEdges, let byBand else { return byHorizon[horizon - 1] }
+            let band = edges.firstIndex { value < $0 } ?? edges.count
+            return byBand[horizon - 1][band]
         }
     }
 
@@ -71,17 +96,20 @@ public struct ModelFile: Codable, Sendable {
     public var training: TrainingInfo
     public var evaluation: EvaluationSummary
     public var residualQuantiles: ResidualQuantiles
+    /// How raw features become inputs; absent (version 1) is the course's encoding.
+    public var encoding: InputEncoding?
 
     public init(
         network: StackedRNN, steps: Int, normalisation: Normalisation, training: TrainingInfo,
-        evaluation: EvaluationSummary, residualQuantiles: ResidualQuantiles
+        evaluation: EvaluationSummary, residualQuantiles: ResidualQuantiles, encoding: InputEncoding? = nil
     ) {
         format = Self.formatName
-        version = Self.currentVersion
+        version = encoding == nil ? 1 : 2
         architecture = network.architecture
         parameters = network.parameters
         self.steps = steps
-        features = Feature.names
+        self.encoding = encoding
+        features = (encoding ?? .course).names
         self.normalisation = normalisation
         self.training = training
         self.evaluation = evaluation
@@ -90,15 +118,19 @@ public struct ModelFile: Codable, Sendable {
 
     public var network: StackedRNN { StackedRNN(architecture: architecture, parameters: parameters) }
 
+    /// The encoding the inputs are made with.
+    public var inputEncoding: InputEncoding { encoding ?? .course }
+
     /// Everything wrong with the file's content, or `nil` when it is usable.
     public func validationProblem() -> String? {
         if format != Self.formatName { return "format is '\(format)', expected '\(Self.formatName)'" }
-        if version != Self.currentVersion {
-            return "format version \(version) is not supported (this build reads version \(Self.currentVersion))"
+        if !Self.readableVersions.contains(version) {
+            return "format version \(version) is not supported (this build reads versions \(Self.readableVersions))"
         }
+        if (version >= 2) != (encoding != nil) { return "version \(version) \(version >= 2 ? "needs" : "has no") encoding" }
         if let p = architecture.validationProblem() { return "architecture: \(p)" }
-        if features != Feature.names {
-            return "features are \(features), this build computes \(Feature.names)"
+        if features != inputEncoding.names {
+            return "features are \(features), this build computes \(inputEncoding.names) for this encoding"
         }
         if architecture.inputSize != features.count {
             return "architecture takes \(architecture.inputSize) inputs but the file lists \(features.count) features"
@@ -124,6 +156,19 @@ public struct ModelFile: Codable, Sendable {
             }
         }
         if q.byHorizon.isEmpty { return "residual quantiles cover no horizon" }
+        if (q.bandEdges == nil) != (q.byBand == nil) { return "residual quantiles by band need both edges and values" }
+        if let edges = q.bandEdges, let byBand = q.byBand {
+            if edges != edges.sorted() || edges.contains(where: { !$0.isFinite }) {
+                return "residual quantile band edges must be finite and increasing"
+            }
+            if byBand.count != q.byHorizon.count { return "residual quantiles by band cover \(byBand.count) horizons, not \(q.byHorizon.count)" }
+            for (h, bands) in byBand.enumerated() {
+                if bands.count != edges.count + 1 { return "horizon \(h + 1) has \(bands.count) bands, not \(edges.count + 1)" }
+                for row in bands where row.count != q.levels.count || row.contains(where: { !$0.isFinite }) || row != row.sorted() {
+                    return "residual quantiles by band for horizon \(h + 1) must be \(q.levels.count) finite increasing values"
+                }
+            }
+        }
         return nil
     }
 

@@ -64,21 +64,10 @@ public struct Trainer: Sendable {
         var targets = [Double](repeating: 0, count: batchSize)
         let batches = (training.count + batchSize - 1) / batchSize
 
-        var best = network
-        var bestLoss = Evaluation.loss(of: network, on: validation, workspace: workspace)
-        var bestEpoch = 0
-        var history: [EpochReport] = []
-        var stopReason: String?
-        var sinceBest = 0
-
-        epochs: for epoch in 1...max(1, recipe.epochs) {
-            order.shuffle(using: &rng)
-            var lossSum = 0.0
-            for batch in 0..<batches {
-                if shouldStop() {
-                    stopReason = "interrupted during epoch \(epoch)"
-                    break epochs
-                }
+        let loop = EpochLoop(recipe: recipe, batches: batches, samples: training.count)
+        let outcome = loop.run(
+            network: &network, optimizer: &optimizer, shuffle: { order.shuffle(using: &rng) },
+            train: { batch, network, optimizer in
                 let start = batch * batchSize
                 let end = min(start + batchSize, order.count)
                 for (slot, k) in (start..<end).enumerated() {
@@ -92,36 +81,21 @@ public struct Trainer: Sendable {
                     }
                 }
                 for i in gradient.indices { gradient[i] = 0 }
-                lossSum += targets.withUnsafeBufferPointer { t in
+                let loss = targets.withUnsafeBufferPointer { t in
                     gradient.withUnsafeMutableBufferPointer { g in
                         network.accumulateGradient(
                             workspace, count: end - start, targets: t.baseAddress!, into: g.baseAddress!)
                     }
                 }
                 optimizer.step(parameters: &network.parameters, gradient: gradient, batchSize: end - start)
-                progress(epoch, batch + 1, batches)
-            }
-            if recipe.learningRateDecay != 1 { optimizer.scaleLearningRate(by: recipe.learningRateDecay) }
-            let validationLoss = Evaluation.loss(of: network, on: validation, workspace: workspace)
-            let improved = validationLoss < bestLoss
-            if improved {
-                best = network
-                bestLoss = validationLoss
-                bestEpoch = epoch
-                sinceBest = 0
-            } else {
-                sinceBest += 1
-            }
-            let report = EpochReport(
-                epoch: epoch, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
-                isBest: improved)
-            history.append(report)
-            epochDone(report)
-            if let patience = recipe.patience, sinceBest >= patience {
-                stopReason = "no better validation loss for \(patience) epochs"
-                break
-            }
-        }
+                return loss
+            },
+            validate: { Evaluation.loss(of: $0, on: validation, workspace: workspace) },
+            progress: progress, epochDone: epochDone, shouldStop: shouldStop)
+        let best = outcome.best
+        let history = outcome.history
+        let bestEpoch = outcome.bestEpoch
+        let stopReason = outcome.stopReason
         return TrainingResult(
             network: best, history: history, bestEpoch: bestEpoch, trainWindowCount: training.count,
             validationWindowCount: validation.count, stopReason: stopReason)

@@ -29,6 +29,20 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// live forecast sees it.
     public var frozenWeatherHours: Int?
     public var frozenWeatherShare: Double = 0
+    /// Training samples drawn (without replacement) for each epoch, so an epoch's time is
+    /// bounded whatever the history's size; all of them when nil.
+    public var samplesPerEpoch: Int?
+    /// Train on the recursive objective (``RecursiveTrainer``) with this input encoding; nil
+    /// trains one hour ahead on the course's inputs (``Trainer``).
+    public var recursiveEncoding: InputEncoding?
+    /// With the recursive objective: where the squared error is measured. `linear` fits the
+    /// error in µg/m³ (the mean, as RMSE judges it) even when the output is in log space;
+    /// `log1p` fits the log error (a median, biased low in µg/m³).
+    public var errorScale: InputEncoding.Scale?
+    /// With the recursive objective: weigh each hour ahead by the inverse of persistence's mean
+    /// squared error there (on the training samples), so the long horizons' larger errors do
+    /// not drown the short ones; equal weights when false.
+    public var horizonWeightsByPersistence: Bool?
 
     /// SPEC.md's recipe, exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
     /// 100 epochs, reshuffled, best weights by a leaky 1,000-window validation sample.
@@ -45,10 +59,28 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         epochs: 60, patience: 20, learningRateDecay: 0.95, validation: .heldOutBlocks(blockHours: 168, every: 10),
         frozenWeatherHours: 7, frozenWeatherShare: 0.5)
 
+    /// Ours, on the recursive objective: PM2.5 in log space, the wind as a vector, 8 hours
+    /// unrolled with the weather held, pooled over stations, a bounded sample an epoch.
+    public static let recursive: TrainingRecipe = {
+        var r = TrainingRecipe.default
+        r.name = "recursive"
+        r.hiddenSizes = [16, 16]
+        r.epochs = 80
+        r.patience = 15
+        r.samplesPerEpoch = 40_000
+        r.frozenWeatherHours = nil
+        r.frozenWeatherShare = 0
+        r.recursiveEncoding = .logVector
+        r.errorScale = .linear
+        r.horizonWeightsByPersistence = true
+        return r
+    }()
+
     public static func named(_ name: String) -> TrainingRecipe? {
         switch name {
         case "seed": .seed
         case "default": .default
+        case "recursive": .recursive
         default: nil
         }
     }

@@ -1,3 +1,5 @@
+import RealModule
+
 /// The loss of a recursive multi-hour forecast, and its gradient through the feedback.
 ///
 /// The daemon forecasts H hours by running the network on H windows: window k covers rows
@@ -15,14 +17,20 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     public let hours: Int
     public let feedback: RecursiveForecastKernel.Feedback
     public let batchCapacity: Int
+    /// When set, the squared error is taken on `g(z) = (exp(a z + b) - 1) / c` of output and
+    /// target instead of on `z` itself: a model whose output is `log(1 + x)` (min-max
+    /// normalised) is then fitted for the error in `x` (scaled by `c`), whose mean it forecasts
+    /// without the downward bias of a log-space fit.
+    public let exponentialOutput: (a: Double, b: Double, c: Double)?
     let workspace: RNNWorkspace<Scalar>
     private var outputs: [Double]
     private var errors: [Double]
     private var inputGradient: [Double]
 
     public init(architecture: RNNArchitecture, steps: Int, hours: Int, feedback: RecursiveForecastKernel.Feedback,
-                batchCapacity: Int) {
+                batchCapacity: Int, exponentialOutput: (a: Double, b: Double, c: Double)? = nil) {
         precondition(hours >= 1 && hours <= steps)
+        self.exponentialOutput = exponentialOutput
         self.steps = steps
         self.hours = hours
         self.feedback = feedback
@@ -41,6 +49,10 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     /// `sequences(b)` gives sample b's `rows x inputSize` values, row-major (the fed-back
     /// feature's values past the first window are ignored); `targets[b * hours + k]` is the
     /// target of window k, `weights[k]` its weight.
+    // Specialised here for both precisions: unspecialised generic code reached from another
+    // module would run the vector kernels through witness tables, a hundred times slower.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func accumulate(
         _ network: StackedRNN, count batch: Int, sequences: (Int) -> UnsafeBufferPointer<Double>,
         targets: UnsafePointer<Double>, weights: [Double], into gradient: UnsafeMutablePointer<Double>
@@ -54,9 +66,18 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
         var loss = 0.0
         for k in 0..<hours {
             for b in 0..<batch {
-                let d = outputs[k * batchCapacity + b] - targets[b * hours + k]
-                loss += weights[k] * d * d / 2
-                errors[k * batchCapacity + b] = weights[k] * d
+                let z = outputs[k * batchCapacity + b]
+                let y = targets[b * hours + k]
+                if let (a, c0, c) = exponentialOutput {
+                    let g = Double.exp(a * z + c0)
+                    let d = (g - Double.exp(a * y + c0)) / c
+                    loss += weights[k] * d * d / 2
+                    errors[k * batchCapacity + b] = weights[k] * d * a * g / c
+                } else {
+                    let d = z - y
+                    loss += weights[k] * d * d / 2
+                    errors[k * batchCapacity + b] = weights[k] * d
+                }
             }
         }
         for k in stride(from: hours - 1, through: 0, by: -1) {

@@ -4,9 +4,9 @@ import Foundation
 
 /// `aqcast retrain`: a candidate trained on the reading log (all stations pooled, the newest
 /// days held out), then the candidate, the current model and persistence scored on the held-out
-/// days under the live protocol (weather held at its last value, as the daemon forecasts). The
-/// score is the RMSE over 8-hour recursive blocks, in µg/m³; the candidate is promoted only if
-/// it is lower than both others.
+/// days through the daemon's own engine (weather held at its last value, as the daemon
+/// forecasts). The score is the RMSE over every forecast hour 1...8 from every held-out origin,
+/// in µg/m³; the candidate is promoted only if it is lower than both others.
 public struct Retraining: Sendable {
     public var recipe: TrainingRecipe
     public var seed: UInt64
@@ -33,14 +33,21 @@ public struct Retraining: Sendable {
                     trainWindows: Int, holdoutWindows: Int)
     }
 
-    /// Live protocol, p = 8: model and persistence RMSE (µg/m³) of `network` on `segments`.
-    static func score(_ network: StackedRNN, _ series: LogSeries, _ normalisation: Normalisation)
-        -> (runs: EvaluationRuns, model: Double, persistence: Double)
+    /// RMSE (µg/m³) of `model` and of persistence over every forecast hour 1...8 from every
+    /// origin from `split` on, through the daemon's own engine (``Backtest``): the candidate,
+    /// the current model and persistence are scored on exactly the same pairs, whatever inputs
+    /// each model takes.
+    static func score(_ model: ModelFile, readings: [Reading], from split: Int64, maximumGapHours: Int)
+        -> (model: Double, persistence: Double, pairs: Int)
     {
-        let runs = EvaluationRuns(network: network, segments: series.holdoutWindows(normalisation),
-                                  normalisation: normalisation)
-        let live = runs.summary.protocols.first { $0.weather == .live && $0.p == EvaluationSummary.predictionLengths.max()! }!
-        return (runs, live.modelRmse, live.persistenceRmse)
+        var options = Backtest.Options()
+        options.from = split
+        options.maximumGapHours = maximumGapHours
+        let report = Backtest.run(model: model, modelName: "", readings: readings, options: options)
+        let sums = report.pooled.byHorizon
+        let n = Double(max(1, sums.map(\.count).reduce(0, +)))
+        return ((sums.map(\.squaredModel).reduce(0, +) / n).squareRoot(),
+                (sums.map(\.squaredPersistence).reduce(0, +) / n).squareRoot(), Int(n))
     }
 
     public func run(readings: [Reading], current: ModelFile, source: String,
@@ -57,8 +64,8 @@ public struct Retraining: Sendable {
         let data = series.trainingWindows(normalisation)!
         let result = Trainer(recipe: recipe, seed: seed).train(
             data: data, normalisation: normalisation, epochDone: progress, shouldStop: shouldStop)
-        let (runs, candidateRMSE, persistenceRMSE) = Self.score(result.network, series, normalisation)
-        let currentRMSE = Self.score(current.network, series, current.normalisation).model
+        let runs = EvaluationRuns(
+            network: result.network, segments: series.holdoutWindows(normalisation), normalisation: normalisation)
         let first = series.training.map(\.firstHour).min()!
         let info = ModelFile.TrainingInfo(
             recipe: recipe, seed: seed, dataSource: source, firstHour: isoHour(first),
@@ -69,6 +76,11 @@ public struct Retraining: Sendable {
             network: result.network, steps: PRSADataset.steps, normalisation: normalisation, training: info,
             evaluation: runs.summary,
             residualQuantiles: .init(levels: EvaluationSummary.quantileLevels, byHorizon: runs.liveResidualQuantiles))
+        let warmUp = Int64(PRSADataset.steps + maximumGapHours + 1)
+        let recent = readings.filter { $0.hour >= series.splitHour - warmUp }
+        let (candidateRMSE, persistenceRMSE, _) = Self.score(
+            candidate, readings: recent, from: series.splitHour, maximumGapHours: maximumGapHours)
+        let currentRMSE = Self.score(current, readings: recent, from: series.splitHour, maximumGapHours: maximumGapHours).model
         return .scored(candidate: candidate, candidateRMSE: candidateRMSE, currentRMSE: currentRMSE,
                        persistenceRMSE: persistenceRMSE, trainWindows: trainCount, holdoutWindows: holdoutCount)
     }

@@ -24,8 +24,9 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let path = try model ?? ShippedFile.model()
         let file = try ModelFile.load(path: path)
-        let (dataset, _) = try dataOptions.load(normalisation: file.normalisation)
-        let runs = EvaluationRuns(network: file.network, test: dataset.test, normalisation: file.normalisation)
+        // A model of another encoding is reported on the course's own ranges (see courseRuns).
+        let (dataset, _) = try dataOptions.load(normalisation: file.encoding == nil ? file.normalisation : nil)
+        let runs = file.courseRuns(dataset)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -38,7 +39,7 @@ struct EvaluateCommand: ParsableCommand {
             print(runs.summary.table(), terminator: "")
         }
         if let predictions {
-            try writeText(runs.predictionsCSV(normalisation: file.normalisation), to: predictions)
+            try writeText(runs.predictionsCSV(normalisation: dataset.normalisation), to: predictions)
         }
         if let report {
             try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)

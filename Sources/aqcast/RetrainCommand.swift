@@ -62,7 +62,10 @@ struct RetrainCommand: ParsableCommand {
     var reloadPid: Int32?
 
     func validate() throws {
-        guard TrainingRecipe.named(recipe) != nil else { throw ValidationError("--recipe must be seed or default") }
+        guard let chosen = TrainingRecipe.named(recipe) else { throw ValidationError("--recipe must be seed or default") }
+        guard chosen.recursiveEncoding == nil else {
+            throw ValidationError("--recipe \(recipe) cannot retrain from the reading log yet; use default (or seed)")
+        }
         guard (1...365).contains(holdoutDays) else { throw ValidationError("--holdout-days must be 1...365") }
         if let epochs, !(1...10_000).contains(epochs) { throw ValidationError("--epochs must be 1...10000") }
     }
@@ -96,7 +99,7 @@ struct RetrainCommand: ParsableCommand {
             printError("not retrained: too little data: \(why)")
             throw Self.tooLittleData
         case .scored(let candidate, let candidateRMSE, let currentRMSE, let persistenceRMSE, let trainWindows, let holdoutWindows):
-            let figures = "held-out RMSE (live, 8-hour blocks, \(holdoutWindows) windows): candidate \(formatFixed(candidateRMSE, 2)), "
+            let figures = "held-out RMSE (forecast hours 1-8 through the daemon's engine, \(holdoutWindows) windows): candidate \(formatFixed(candidateRMSE, 2)), "
                 + "current \(formatFixed(currentRMSE, 2)), persistence \(formatFixed(persistenceRMSE, 2)) µg/m³"
             if let candidateOut { try candidate.write(path: candidateOut) }
             print("the candidate on the held-out days:")

@@ -13,8 +13,17 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Training recipe: seed (the course's, exactly) or default (the project's).")
+    @Option(help: "Training recipe: seed (the course's, exactly), default (one hour ahead) or recursive (ours: 8 hours unrolled, log PM2.5, pooled over stations).")
     var recipe: String = "default"
+
+    @Option(help: "With --recipe recursive: a history CSV to train on, PRSA or multi-site layout (repeatable; default: every shipped file).")
+    var csv: [String] = []
+
+    @Option(help: "With --recipe recursive: train on hours before this UTC date (yyyy-mm-dd); later ones are validation months.")
+    var trainBefore: String = "2015-09-01"
+
+    @Option(help: "With --recipe recursive: train on a PRSA-layout file's hours before this date (its test year follows).")
+    var prsaTrainBefore: String = "2014-01-01"
 
     @Option(help: "Random seed; the same seed gives the same model.")
     var seed: UInt64 = 1
@@ -33,7 +42,11 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard TrainingRecipe.named(recipe) != nil else {
-            throw ValidationError("--recipe must be seed or default, got '\(recipe)'")
+            throw ValidationError("--recipe must be seed, default or recursive, got '\(recipe)'")
+        }
+        for (name, value) in [("--train-before", trainBefore), ("--prsa-train-before", prsaTrainBefore)]
+        where BacktestCommand.hour(value) == nil {
+            throw ValidationError("\(name) '\(value)' is not a date (yyyy-mm-dd), UTC")
         }
         if let epochs, !(1...10_000).contains(epochs) { throw ValidationError("--epochs must be 1...10000") }
         if hidden != nil, parsedHidden == nil {
@@ -52,6 +65,7 @@ struct TrainCommand: ParsableCommand {
         var chosen = TrainingRecipe.named(recipe)!
         if let epochs { chosen.epochs = epochs }
         if let sizes = parsedHidden { chosen.hiddenSizes = sizes }
+        if let encoding = chosen.recursiveEncoding { return try trainRecursive(chosen, encoding: encoding) }
         let (dataset, path) = try dataOptions.load()
 
         signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
@@ -73,6 +87,54 @@ struct TrainCommand: ParsableCommand {
         let model = ModelFile(
             trained: result, dataset: dataset, recipe: chosen, seed: seed,
             dataSource: URL(fileURLWithPath: path).lastPathComponent)
+        try model.write(path: out)
+        print(model.evaluation.table(), terminator: "")
+        printError("wrote \(out)")
+    }
+}
+
+extension TrainCommand {
+    /// Every shipped history: the PRSA file and the six multi-site stations.
+    static func shippedHistories() throws -> [String] {
+        let prsa = try ShippedFile.data()
+        let folder = URL(fileURLWithPath: prsa).deletingLastPathComponent().appendingPathComponent("multisite").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return [prsa] + names.filter { $0.hasSuffix(".csv") }.sorted().map { folder + "/" + $0 }
+    }
+
+    func trainRecursive(_ chosen: TrainingRecipe, encoding: InputEncoding) throws {
+        let files = csv.isEmpty ? try Self.shippedHistories() : csv
+        var segments: [TrainingSeries.Segment] = []
+        var first = Int64.max
+        var last = Int64.min
+        for file in files {
+            let (layout, readings) = try HistoryFile.readings(path: file)
+            let end = BacktestCommand.hour(layout == .prsa ? prsaTrainBefore : trainBefore)!
+            let series = TrainingSeries(readings: readings, hours: Int64.min..<end)
+            segments += series.segments
+            for s in series.segments {
+                first = min(first, s.firstHour)
+                last = max(last, s.firstHour + Int64(s.rowCount) - 1)
+            }
+            printError("\(file): \(series.rowCount) hours before \(isoHour(end)) in \(series.segments.count) runs")
+        }
+        let (course, _) = try dataOptions.load()
+        signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
+        defer { signal(SIGINT, SIG_DFL) }
+        let progress = TrainingProgress(epochs: chosen.epochs, quiet: quiet)
+        let start = Date()
+        let result = RecursiveTrainer(recipe: chosen, seed: seed).train(
+            TrainingSeries(segments: segments), encoding: encoding, progress: progress.batch,
+            epochDone: progress.epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) })
+        if let reason = result.stopReason { printError("stopped: \(reason); keeping the best weights so far") }
+        printError(
+            "trained \(chosen.name) recipe, seed \(seed), \(result.network.architecture.parameterCount) parameters, "
+                + "\(result.trainSamples) training and \(result.validationSamples) validation samples, best epoch "
+                + "\(result.bestEpoch) of \(result.history.count), \(formatFixed(Date().timeIntervalSince(start), 1)) s")
+        let model = ModelFile(
+            recursive: result, encoding: encoding, recipe: chosen, seed: seed,
+            dataSource: files.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "),
+            firstHour: first, lastHour: last, course: course)
         try model.write(path: out)
         print(model.evaluation.table(), terminator: "")
         printError("wrote \(out)")

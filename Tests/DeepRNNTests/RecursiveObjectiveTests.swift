@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import DeepRNN
@@ -6,8 +7,9 @@ import Testing
 /// into the copy of the sequence the next windows read.
 private func recursiveLoss(
     _ net: StackedRNN, _ sequences: [[Double]], _ targets: [Double], steps: Int, hours: Int,
-    feedback: RecursiveForecastKernel.Feedback, weights: [Double]
+    feedback: RecursiveForecastKernel.Feedback, weights: [Double], exponential: (a: Double, b: Double, c: Double)? = nil
 ) -> Double {
+    func g(_ v: Double) -> Double { exponential.map { (exp($0.a * v + $0.b) - 1) / $0.c } ?? v }
     let f = net.architecture.inputSize
     let ws = RNNWorkspace<Double>(architecture: net.architecture, steps: steps, batchCapacity: 1)
     var loss = 0.0
@@ -17,7 +19,7 @@ private func recursiveLoss(
             let z = rows.withUnsafeBufferPointer {
                 net.predict(window: UnsafeBufferPointer(rebasing: $0[(k * f)..<((k + steps) * f)]), workspace: ws)
             }
-            let d = z - targets[b * hours + k]
+            let d = g(z) - g(targets[b * hours + k])
             loss += weights[k] * d * d / 2
             if k + 1 < hours { rows[(steps + k) * f + feedback.feature] = feedback.scale * z + feedback.offset }
         }
@@ -28,10 +30,14 @@ private func recursiveLoss(
 @Suite struct RecursiveObjectiveTests {
     /// Every parameter's gradient, through the direct path and every fed-back forecast, against
     /// central finite differences of the plain recursive loss.
+    /// With and without the exponential output (the error taken in µg/m³ of a log-space model).
     @Test(arguments: [(RNNArchitecture(inputSize: 4, hiddenSizes: [3, 2], biases: true,
-                                       skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(4)),
-                      (RNNArchitecture(inputSize: 3, hiddenSizes: [4], biases: false), UInt64(5))])
-    func matchesFiniteDifferencesForEveryParameter(architecture: RNNArchitecture, seed: UInt64) {
+                                       skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(4), false),
+                      (RNNArchitecture(inputSize: 3, hiddenSizes: [4], biases: false), UInt64(5), false),
+                      (RNNArchitecture(inputSize: 4, hiddenSizes: [3, 2], biases: true,
+                                       skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(6), true)])
+    func matchesFiniteDifferencesForEveryParameter(architecture: RNNArchitecture, seed: UInt64, exponential: Bool) {
+        let transform: (a: Double, b: Double, c: Double)? = exponential ? (a: 6.9, b: 0.1, c: 100) : nil
         var rng = SeededGenerator(seed: seed)
         let steps = 5
         let hours = 4
@@ -46,7 +52,8 @@ private func recursiveLoss(
         }
         let targets = (0..<(batch * hours)).map { _ in Double.random(in: 0...1, using: &rng) }
         let objective = RecursiveObjective<Double>(
-            architecture: architecture, steps: steps, hours: hours, feedback: feedback, batchCapacity: 8)
+            architecture: architecture, steps: steps, hours: hours, feedback: feedback, batchCapacity: 8,
+            exponentialOutput: transform)
         var gradient = [Double](repeating: 0, count: architecture.parameterCount)
         let loss = targets.withUnsafeBufferPointer { t in
             gradient.withUnsafeMutableBufferPointer { g in
@@ -55,16 +62,16 @@ private func recursiveLoss(
                     targets: t.baseAddress!, weights: weights, into: g.baseAddress!)
             }
         }
-        let plain = recursiveLoss(net, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights)
-        #expect(abs(loss - plain) < 1e-12, "objective \(loss) vs plain \(plain)")
+        let plain = recursiveLoss(net, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)
+        #expect(abs(loss - plain) < 1e-12 * max(1, abs(plain)), "objective \(loss) vs plain \(plain)")
         let h = 1e-5
         for i in net.parameters.indices {
             var plus = net
             plus.parameters[i] += h
             var minus = net
             minus.parameters[i] -= h
-            let numeric = (recursiveLoss(plus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights)
-                - recursiveLoss(minus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights)) / (2 * h)
+            let numeric = (recursiveLoss(plus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)
+                - recursiveLoss(minus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)) / (2 * h)
             #expect(abs(gradient[i] - numeric) < 1e-6 * max(1, abs(numeric)),
                     "parameter \(i): backprop \(gradient[i]) vs finite difference \(numeric)")
         }

@@ -46,7 +46,7 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         let hours = json["hours"] as! [[String: Any]]
         #expect(json["station"] as? String == "s1" && hours.count == 8)
         #expect(hours[0]["time"] as? String == isoHour(start + 24) && hours[7]["horizon"] as? Int == 8)
-        #expect((json["model"] as? String)?.hasPrefix("m.json default/seed 1/") == true)
+        #expect((json["model"] as? String)?.hasPrefix("m.json \(Shipped.model.training.recipe.name)/seed 1/") == true)
         #expect(e.snapshot().forecasts == 1 && e.snapshot().accepted == 24)
         #expect(e.status(of: "s1") == "forecast from \(isoHour(start + 23))")
     }

@@ -23,4 +23,32 @@ static inline int aq_flush_subnormals_to_zero(void) {
 #endif
 }
 
+/// The thread's floating-point control word (MXCSR or FPCR), to put back with
+/// `aq_set_float_environment` when a training run ends: the flush-to-zero mode is the
+/// trainer's own business, not its caller's.
+static inline unsigned long aq_float_environment(void) {
+#if defined(__x86_64__)
+    unsigned int csr;
+    __asm__ __volatile__("stmxcsr %0" : "=m"(csr));
+    return csr;
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+#else
+    return 0;
+#endif
+}
+
+static inline void aq_set_float_environment(unsigned long saved) {
+#if defined(__x86_64__)
+    unsigned int csr = (unsigned int)saved;
+    __asm__ __volatile__("ldmxcsr %0" : : "m"(csr));
+#elif defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(saved));
+#else
+    (void)saved;
+#endif
+}
+
 #endif
