@@ -81,11 +81,16 @@ struct ForecastBench: ParsableCommand {
         let file = try ModelFile.load(path: try model ?? ShippedFile.model())
         let forecaster = Forecaster(model: file)
         var rng = SeededGenerator(seed: 1)
-        let n = file.features.count
-        let window = (0..<(file.steps * n)).map { i in
-            file.normalisation.features[i % n].denormalise(Double.random(in: 0.2...0.8, using: &rng))
+        // Raw hours (the six features the daemon's window holds) of plausible values.
+        let window = (0..<file.steps).flatMap { _ in
+            [Double.random(in: 10...300, using: &rng), Double.random(in: -20...20, using: &rng),
+             Double.random(in: -10...30, using: &rng), Double.random(in: 1000...1030, using: &rng),
+             [0, 3, 6, 9, 12][Int.random(in: 0..<5, using: &rng)], Double.random(in: 0...8, using: &rng)]
         }
-        let normalised = window.enumerated().map { file.normalisation.features[$0.offset % n].normalise($0.element) }
+        let n = file.features.count
+        let normalised = file.inputEncoding.encode(window).enumerated().map {
+            file.normalisation.features[$0.offset % n].normalise($0.element)
+        }
         let predictor = SingleWindowPredictor(network: file.network, maximumSteps: file.steps)
         var sink = 0.0
         func time(_ body: () -> Void) -> Double {
