@@ -303,18 +303,18 @@ public struct StationForecast: Sendable, Equatable {
         out.reserveCapacity(160 + 96 * hours.count)
         func text(_ s: String) { out.append(contentsOf: s.utf8) }
         let issued = Int64(issuedAt.rounded(.down))
-        text("{\"station\":\"")
-        text(station)
-        text("\",\"issued_at\":\"")
+        text("{\"station\":")
+        appendJSONString(station, to: &out)
+        text(",\"issued_at\":\"")
         appendISOTime(issued, to: &out)
         text("\",\"based_on_hour\":\"")
         appendISOTime(basedOnHour * 3600, to: &out)
-        text("\",\"model\":\"")
-        text(model)
+        text("\",\"model\":")
+        appendJSONString(model, to: &out)
         if weatherSupplied == 0 {
-            text("\",\"weather\":\"held at the last observed hour")
+            text(",\"weather\":\"held at the last observed hour")
         } else {
-            text("\",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour")
+            text(",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour")
         }
         text("\",\"interval\":{\"lower_quantile\":")
         text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")
@@ -373,10 +373,13 @@ public enum StationState: Sendable, Equatable {
     /// `{"station": ..., "state": "forecasting"}` or `{"station": ..., "state": "waiting",
     /// "reason": ..., "hour": ...}`.
     public func json(station: String) -> [UInt8] {
-        var out = Array("{\"station\":\"\(station)\",\"state\":\"\(kind)\"".utf8)
+        var out = Array("{\"station\":".utf8)
+        appendJSONString(station, to: &out)
+        out += Array(",\"state\":\"\(kind)\"".utf8)
         if case .waiting(let reason, let hour) = self {
-            let escaped = reason.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            out += Array(",\"reason\":\"\(escaped)\",\"hour\":\"".utf8)
+            out += Array(",\"reason\":".utf8)
+            appendJSONString(reason, to: &out)
+            out += Array(",\"hour\":\"".utf8)
             appendISOTime(hour * 3600, to: &out)
             out.append(UInt8(ascii: "\""))
         }

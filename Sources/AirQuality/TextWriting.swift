@@ -60,3 +60,33 @@ public func isoHour(_ hour: Int64) -> String {
     appendISOTime(hour * 3600, to: &out)
     return String(decoding: out, as: UTF8.self)
 }
+
+/// Appends `text` as a JSON string, quotes included: the quote and the backslash escaped,
+/// control characters as `\n`, `\r`, `\t` or `\u00XX`, and everything outside ASCII as
+/// `\uXXXX` (surrogate pairs past U+FFFF), so the output is plain ASCII whatever came in.
+public func appendJSONString(_ text: String, to out: inout [UInt8]) {
+    func hex4(_ v: UInt32) {
+        out.append(contentsOf: "\\u".utf8)
+        for shift in stride(from: 12, through: 0, by: -4) {
+            let d = UInt8((v >> UInt32(shift)) & 0xF)
+            out.append(d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0x22: out.append(contentsOf: "\\\"".utf8)
+        case 0x5C: out.append(contentsOf: "\\\\".utf8)
+        case 0x0A: out.append(contentsOf: "\\n".utf8)
+        case 0x0D: out.append(contentsOf: "\\r".utf8)
+        case 0x09: out.append(contentsOf: "\\t".utf8)
+        case 0x20..<0x7F: out.append(UInt8(scalar.value))
+        case 0x10000...:
+            let v = scalar.value - 0x10000
+            hex4(0xD800 + (v >> 10))
+            hex4(0xDC00 + (v & 0x3FF))
+        default: hex4(scalar.value)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}

@@ -114,6 +114,25 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     }
 }
 
+@Suite struct JSONEscapingTests {
+    /// Station ids may hold `"` and `\`; reasons and model names are free text. Every payload
+    /// parses back, and says what it was given, not what a crafted id makes it say.
+    @Test(arguments: [#"x","station":"beijing"#, #"a\b"#, #"q"\""#])
+    func hostileStationIdsComeBackAsThemselves(station: String) throws {
+        let f = StationForecast(
+            station: station, basedOnHour: 390_000, issuedAt: 1.4e9, model: "m \"x\"\n\u{1B}é🙂",
+            hours: [ForecastHour(horizon: 1, pm25: 1, lower: 0, upper: 2)], intervalLevels: (0.05, 0.95))
+        let object = try JSONSerialization.jsonObject(with: Data(f.json())) as? [String: Any]
+        #expect(object?["station"] as? String == station)
+        #expect(object?["model"] as? String == "m \"x\"\n\u{1B}é🙂")
+        #expect(f.json().allSatisfy { $0 < 0x80 })
+        let state = StationState.waiting(reason: "gap \"5\"\t\\ \u{7}", hour: 390_000).json(station: station)
+        let back = try JSONSerialization.jsonObject(with: Data(state)) as? [String: Any]
+        #expect(back?["station"] as? String == station)
+        #expect(back?["reason"] as? String == "gap \"5\"\t\\ \u{7}")
+    }
+}
+
 @Suite struct WeatherForecastTests {
     let start: Int64 = 385_000
     var now: Double { Double(start + 100) * 3600 }

@@ -90,4 +90,28 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let table = try ReadingLog(path: state + "/readings.sqlite").recentRejected(limit: 10)
         #expect(table.contains { $0.code == "poison" && $0.topic == topic })
     }
+
+    /// A station id with quotes and a backslash (allowed in a topic level) through a real broker:
+    /// the published forecast and state parse back and name that station, not another.
+    @Test func aStationIdWithQuotesIsEscapedInWhatIsPublished() throws {
+        let broker = try Broker()
+        let notify = try NotifySocket()
+        let daemon = try startDaemon(broker, notify: notify)
+        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+        let station = #"x","station":"beijing\q"#
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-esc-sub", inbox: inbox, subscribe: "aq/+/+")
+        defer { withExtendedLifetime(subscriber) {} }
+        let publisher = try client(broker, id: "t-esc-pub")
+        for h in Int64(0)..<25 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + h), qos: 1) }
+        let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
+        #expect(!forecasts.isEmpty, "no forecast: \(daemon.output)")
+        for m in forecasts + inbox.on("aq/\(station)/state") {
+            let json = try JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any]
+            #expect(json?["station"] as? String == station, "\(String(decoding: m.payload, as: UTF8.self))")
+        }
+        #expect(!inbox.on("aq/\(station)/state").isEmpty)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
 }
