@@ -60,10 +60,38 @@ public struct JournalLogHandler: LogHandler {
             fields.append((Self.fieldName(key), "\(value)"))
         }
         if !Self.journalAvailable || Self.send(fields) < 0 {
-            let extras = merged.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            let line = "<\(Self.priority(event.level))>\(identifier): \(event.message)\(extras.isEmpty ? "" : " " + extras)\n"
+            let line = Self.standardErrorLine(
+                priority: Self.priority(event.level), identifier: identifier, message: event.message.description,
+                metadata: merged.sorted(by: { $0.key < $1.key }).map { ($0.key, "\($0.value)") })
             FileHandle.standardError.write(Data(line.utf8))
         }
+    }
+
+    /// One line for standard error, `<priority>identifier: message key=value ...`, with every
+    /// control character of the message and the metadata escaped (`\n`, `\x1b`) and a backslash
+    /// doubled: text that came from outside cannot start a line of its own or forge an entry.
+    public static func standardErrorLine(
+        priority: Int, identifier: String, message: String, metadata: [(String, String)]
+    ) -> String {
+        let extras = metadata.map { " \(escaped($0.0))=\(escaped($0.1))" }.joined()
+        return "<\(priority)>\(identifier): \(escaped(message))\(extras)\n"
+    }
+
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F..<0xA0:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// The journal's socket; `sd_journal_sendv` drops entries silently when it is missing.

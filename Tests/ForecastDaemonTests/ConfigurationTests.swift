@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SystemdSupport
 
 @testable import ForecastDaemon
 
@@ -48,5 +49,17 @@ import Testing
         #expect(p.station(in: "sensors/roof-1/temp") == nil)
         #expect(p.station(in: "sensors/a/b/pm") == nil)
         #expect(TopicPattern("a/+/+") == nil)
+    }
+}
+
+@Suite struct StandardErrorLineTests {
+    /// A reading's time of `2014\n<3>aqcast: FORGED LINE` once printed a line of its own that
+    /// looked like our error entry; now control characters are shown, not obeyed.
+    @Test func textFromOutsideCannotStartALineOfItsOwn() {
+        let line = JournalLogHandler.standardErrorLine(
+            priority: 4, identifier: "aqcast", message: "reading rejected: field 'time' is '2014\n<3>aqcast: FORGED LINE'",
+            metadata: [("station", "a\u{1B}[31mred"), ("topic", #"aq/x\y/reading"#)])
+        #expect(line == #"<4>aqcast: reading rejected: field 'time' is '2014\n<3>aqcast: FORGED LINE' station=a\x1b[31mred topic=aq/x\\y/reading"# + "\n")
+        #expect(line.filter { $0 == "\n" }.count == 1)
     }
 }
