@@ -342,14 +342,7 @@ extension ModelFile {
     /// A short identity for published forecasts: file name, recipe, seed, and a hash of the
     /// weights, so two different models never share a name.
     public func identity(name: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for p in parameters {
-            for byte in withUnsafeBytes(of: p.bitPattern.littleEndian, Array.init) {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-        }
-        let hex = String(hash, radix: 16)
-        return "\(name) \(training.recipe.name)/seed \(training.seed)/\(String(repeating: "0", count: 16 - hex.count) + hex)"
+        "\(name) \(training.recipe.name)/seed \(training.seed)/\(Self.fingerprint(parameters))"
     }
 }
 

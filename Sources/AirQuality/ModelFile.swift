@@ -98,6 +98,9 @@ public struct ModelFile: Codable, Sendable {
     public var residualQuantiles: ResidualQuantiles
     /// How raw features become inputs; absent (version 1) is the course's encoding.
     public var encoding: InputEncoding?
+    /// ``fingerprint(_:)`` of the weights, written with them and checked at every load, so a
+    /// changed weight is found even where it parses; absent in files written before it.
+    public var weightsChecksum: String?
 
     public init(
         network: StackedRNN, steps: Int, normalisation: Normalisation, training: TrainingInfo,
@@ -109,6 +112,7 @@ public struct ModelFile: Codable, Sendable {
         parameters = network.parameters
         self.steps = steps
         self.encoding = encoding
+        weightsChecksum = Self.fingerprint(network.parameters)
         features = (encoding ?? .course).names
         self.normalisation = normalisation
         self.training = training
@@ -141,11 +145,22 @@ public struct ModelFile: Codable, Sendable {
         if let bad = parameters.firstIndex(where: { !$0.isFinite }) {
             return "weight \(bad) is \(parameters[bad]) (not finite)"
         }
+        if let checksum = weightsChecksum, checksum != Self.fingerprint(parameters) {
+            return "the weights do not match their checksum \(checksum) (a damaged or edited file)"
+        }
+        if let bad = parameters.firstIndex(where: { abs($0) > Self.largestWeight }) {
+            return "weight \(bad) is \(parameters[bad]), beyond ±\(Self.largestWeight) (no trained model has such weights)"
+        }
         if !(1...168).contains(steps) { return "steps must be 1...168, got \(steps)" }
         if normalisation.features.count != features.count {
             return "\(normalisation.features.count) normalisation ranges for \(features.count) features"
         }
         if let p = normalisation.validationProblem() { return "normalisation: \(p)" }
+        for (name, range) in zip(features, normalisation.features) {
+            guard let sane = Self.saneRanges[name], sane.contains(range.min), sane.contains(range.max) else {
+                return "the range of \(name), \(range.min)...\(range.max), is outside what any station measures"
+            }
+        }
         let q = residualQuantiles
         if q.levels.isEmpty || q.levels != q.levels.sorted() || q.levels.contains(where: { !(0...1).contains($0) }) {
             return "residual quantile levels must be increasing values in 0...1"
@@ -156,6 +171,9 @@ public struct ModelFile: Codable, Sendable {
             }
         }
         if q.byHorizon.isEmpty { return "residual quantiles cover no horizon" }
+        if q.byHorizon.flatMap({ $0 }).contains(where: { abs($0) > (q.space == .log1p ? 20 : 5000) }) {
+            return "residual quantiles beyond any plausible error"
+        }
         if (q.bandEdges == nil) != (q.byBand == nil) { return "residual quantiles by band need both edges and values" }
         if let edges = q.bandEdges, let byBand = q.byBand {
             if edges != edges.sorted() || edges.contains(where: { !$0.isFinite }) {
@@ -168,6 +186,39 @@ public struct ModelFile: Codable, Sendable {
                     return "residual quantiles by band for horizon \(h + 1) must be \(q.levels.count) finite increasing values"
                 }
             }
+        }
+        return nil
+    }
+
+    /// FNV-1a (64 bits) of the weights' bit patterns, as 16 hex digits.
+    public static func fingerprint(_ parameters: [Double]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for p in parameters {
+            for byte in withUnsafeBytes(of: p.bitPattern.littleEndian, Array.init) {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static let largestWeight = 1000.0
+
+    /// What the normalisation range of each input may span: a range beyond it was not fitted
+    /// to real measurements.
+    static let saneRanges: [String: ClosedRange<Double>] = [
+        "pm25": 0...5000, "log1p_pm25": 0...9, "dew_point": -90...60, "temperature": -90...70,
+        "pressure": 500...1100, "wind_direction_code": 0...12, "wind_east": -1...1, "wind_north": -1...1,
+        "wind_speed": 0...200,
+    ]
+
+    /// A forecast from a plain window (50 µg/m³, mild weather) must be finite and in range
+    /// before a model is used: a file can be consistent and still forecast nonsense.
+    func probeProblem() -> String? {
+        let row: [Double] = [50, 0, 15, 1013, 9, 2]
+        let hours = Forecaster(model: self).forecast(window: (0..<steps).flatMap { _ in row }, hours: 8)
+        for h in hours where !(h.pm25.isFinite && h.lower.isFinite && h.upper.isFinite && h.upper < 5000) {
+            return "its probe forecast (a steady 50 µg/m³) gives \(h.pm25) µg/m³ (\(h.lower)...\(h.upper)) at \(h.horizon) h"
         }
         return nil
     }
@@ -190,7 +241,9 @@ public struct ModelFile: Codable, Sendable {
         } catch {
             throw ModelFileError(path: path, reason: "cannot be read: \(error)")
         }
-        if let problem = file.validationProblem() { throw ModelFileError(path: path, reason: problem) }
+        if let problem = file.validationProblem() ?? file.probeProblem() {
+            throw ModelFileError(path: path, reason: problem)
+        }
         return file
     }
 

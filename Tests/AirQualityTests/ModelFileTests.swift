@@ -86,6 +86,48 @@ import Testing
     }
 }
 
+@Suite struct DamagedModelTests {
+    let file = ModelFileTests.file
+
+    func loadProblem(_ f: ModelFile) -> String? {
+        do {
+            _ = try ModelFile.decode(try f.encoded(), path: "m.json")
+            return nil
+        } catch {
+            return (error as? ModelFileError)?.reason ?? "\(error)"
+        }
+    }
+
+    /// A file that parses and is consistent but whose weights were changed: one weight set to
+    /// 1e308 once reloaded and published a steady ramp of wrong forecasts.
+    @Test func aChangedWeightIsFoundByTheChecksum() {
+        #expect(loadProblem(file) == nil)
+        var f = file
+        f.parameters[5] = 1e308
+        #expect(loadProblem(f)?.hasPrefix("the weights do not match their checksum") == true)
+    }
+
+    @Test func weightsAndRangesBeyondAnyTrainedModelAreRefused() {
+        var f = file
+        f.parameters[5] = 1e308
+        f.weightsChecksum = ModelFile.fingerprint(f.parameters)
+        #expect(loadProblem(f) == "weight 5 is 1e+308, beyond ±1000.0 (no trained model has such weights)")
+        f = file
+        f.normalisation.features[3] = MinMaxRange(min: 0, max: 1e6)
+        #expect(loadProblem(f)?.hasPrefix("the range of pressure, 0.0...1000000.0, is outside") == true)
+    }
+
+    /// Sane weights, sane ranges, a valid checksum, and still nonsense: the probe forecast finds it.
+    @Test func aModelWhoseProbeForecastIsOutOfRangeIsRefused() {
+        var f = file
+        let bias = f.network.layout.outputBias!
+        f.parameters[bias] = 900
+        f.weightsChecksum = ModelFile.fingerprint(f.parameters)
+        #expect(f.validationProblem() == nil)
+        #expect(loadProblem(f)?.hasPrefix("its probe forecast (a steady 50 µg/m³) gives") == true)
+    }
+}
+
 @Suite struct ShippedModelTests {
     @Test func shippedModelLoadsAndReproducesItsRecordedFigures() throws {
         let file = try ModelFile.load(path: Repository.modelPath)
