@@ -134,15 +134,7 @@ extension RecursiveRun {
     public func residualQuantiles(_ levels: [Double], normalisation: Normalisation) -> [[Double]] {
         let span = normalisation.target.span
         return (1...p).map { h in
-            let residuals = stride(from: h - 1, to: targets.count, by: p).map {
-                (targets[$0] - predictions[$0]) * span
-            }.sorted()
-            return levels.map { q in
-                let pos = q * Double(residuals.count - 1)
-                let lo = Int(pos)
-                let hi = min(lo + 1, residuals.count - 1)
-                return residuals[lo] + (residuals[hi] - residuals[lo]) * (pos - Double(lo))
-            }
+            quantiles(stride(from: h - 1, to: targets.count, by: p).map { (targets[$0] - predictions[$0]) * span }, levels)
         }
     }
 }

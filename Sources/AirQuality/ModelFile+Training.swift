@@ -58,8 +58,7 @@ extension ModelFile {
     ) -> EvaluationRuns {
         guard let encoding else { return EvaluationRuns(network: network, test: dataset.test, normalisation: norm) }
         let series = dataset.series
-        var x = encoding.encode(series.features)
-        for i in x.indices { x[i] = norm.features[i % encoding.count].normalise(x[i]) }
+        let x = norm.normalised(inputs: encoding.encode(series.features))
         let y = series.targets.map { norm.target.normalise(encoding.scaled(pm25: $0)) }
         let test = WindowedData(
             features: x, targets: y, rows: dataset.trainRowCount..<series.rowCount, steps: PRSADataset.steps)

@@ -44,10 +44,16 @@ public struct Normalisation: Codable, Sendable, Equatable {
 
     /// The series' features and targets, normalised (row-major features, as in the series).
     public func normalised(_ series: PreparedSeries) -> (features: [Double], targets: [Double]) {
-        let n = PreparedSeries.featureCount
-        var x = series.features
+        (normalised(inputs: series.features), series.targets.map { target.normalise($0) })
+    }
+
+    /// Rows of inputs (row-major, as many per row as there are ranges), each normalised by its
+    /// input's range.
+    public func normalised(inputs: [Double]) -> [Double] {
+        let n = features.count
+        var x = inputs
         for i in x.indices { x[i] = features[i % n].normalise(x[i]) }
-        return (x, series.targets.map { target.normalise($0) })
+        return x
     }
 
     /// Problems that make the ranges unusable, or `nil`.

@@ -77,8 +77,7 @@ public struct RecursiveTrainer: Sendable {
         let f = encoding.count
         let pm = encoding.pm25Index
         for (k, s) in series.segments.enumerated() {
-            var x = encoding.encode(s.raw)
-            for i in x.indices { x[i] = normalisation.features[i % f].normalise(x[i]) }
+            let x = normalisation.normalised(inputs: encoding.encode(s.raw))
             p.rows.append(x)
             p.targets.append((0..<s.rowCount).map { normalisation.pm25FeatureToTarget(x[$0 * f + pm]) })
             guard s.rowCount >= steps + hours else { continue }

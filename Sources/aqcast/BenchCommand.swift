@@ -87,10 +87,7 @@ struct ForecastBench: ParsableCommand {
              Double.random(in: -10...30, using: &rng), Double.random(in: 1000...1030, using: &rng),
              [0, 3, 6, 9, 12][Int.random(in: 0..<5, using: &rng)], Double.random(in: 0...8, using: &rng)]
         }
-        let n = file.features.count
-        let normalised = file.inputEncoding.encode(window).enumerated().map {
-            file.normalisation.features[$0.offset % n].normalise($0.element)
-        }
+        let normalised = file.normalisation.normalised(inputs: file.inputEncoding.encode(window))
         let predictor = SingleWindowPredictor(network: file.network, maximumSteps: file.steps)
         var sink = 0.0
         func time(_ body: () -> Void) -> Double {

@@ -71,8 +71,7 @@ import Testing
         let segment = Self.series.segments[0]
         let window = Array(segment.raw[0..<(24 * 6)])
         let forecast = Forecaster(model: back).forecast(window: window, hours: 8)
-        var x = InputEncoding.logVector.encode(window)
-        for i in x.indices { x[i] = a.normalisation.features[i % 7].normalise(x[i]) }
+        let x = a.normalisation.normalised(inputs: InputEncoding.logVector.encode(window))
         let ws = RNNWorkspace<Float>(architecture: a.network.architecture, steps: 24, batchCapacity: 1)
         let z = x.withUnsafeBufferPointer { a.network.predict(window: $0, workspace: ws) }
         let expected = Double.expMinusOne(a.normalisation.target.denormalise(z))
