@@ -360,11 +360,18 @@ let base: Int64 = 385_000
             $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" && $0["SESSION_PRESENT"] == "true"
         }
         #expect(reconnected != nil, "the daemon did not reconnect with its session: \(daemon.output)")
-        sleep(3)
+        // Until every hour's forecast is out (a debug build catching up may need more than a
+        // fixed pause), then a moment for anything beyond them.
+        func published() -> Int {
+            FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }.count ?? 0
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, published() < total - 23 { usleep(100_000) }
+        sleep(1)
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
         let stopped = FakeJournal.shared?.all().last { $0["MESSAGE"] == "stopped" && $0["_PID"] == nil && $0["READINGS"] != nil }
-        let forecastsSeen = FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }.count ?? 0
+        let forecastsSeen = published()
         #expect(forecastsSeen == total - 23, "forecasts from \(forecastsSeen) hours, expected \(total - 23); \(String(describing: stopped))")
     }
 }
