@@ -34,6 +34,11 @@ public final class MQTTConnection: @unchecked Sendable {
     private var refusedV5: String?
     /// Held around each use of the handle from other threads while it may be set up anew.
     private let handleLock = NSLock()
+    /// Publishes the broker acknowledged (guarded by `lock`).
+    private var acknowledgedPublishCount = 0
+
+    /// How many publishes the broker has acknowledged (PUBACK for QoS 1, written for QoS 0).
+    public var acknowledgedPublishes: Int { lock.withLock { acknowledgedPublishCount } }
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -117,6 +122,11 @@ public final class MQTTConnection: @unchecked Sendable {
                 guard let user, let text, level & MOSQ_LOG_ERR != 0 else { return }
                 Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(.failure(reason: String(cString: text)))
             }
+        }
+        mosquitto_publish_v5_callback_set(handle) { _, user, _, _, _ in
+            guard let user else { return }
+            let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
+            me.lock.withLock { me.acknowledgedPublishCount += 1 }
         }
         mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
             guard let user, let m = message?.pointee else { return }

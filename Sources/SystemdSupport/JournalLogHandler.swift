@@ -95,11 +95,65 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// The journal's socket; `sd_journal_sendv` drops entries silently when it is missing.
-    public static let socketPath = "/run/systemd/journal/socket"
+    public static let systemSocketPath = "/run/systemd/journal/socket"
+    /// `AQCAST_JOURNAL_SOCKET` names another socket, so tests (and a journald of one's own)
+    /// receive the entries without touching the system's; libsystemd knows only its own path,
+    /// so entries for another one are framed here in the journal's native protocol.
+    public static let socketPath = ProcessInfo.processInfo.environment["AQCAST_JOURNAL_SOCKET"] ?? systemSocketPath
     static var journalAvailable: Bool { access(socketPath, W_OK) == 0 }
 
-    /// Sends one entry with `sd_journal_sendv`; returns its result (negative errno on failure).
     static func send(_ fields: [(String, String)]) -> Int32 {
+        socketPath == systemSocketPath ? sendThroughLibsystemd(fields) : sendDatagram(fields, to: socketPath)
+    }
+
+    /// One entry as the native protocol frames it: `KEY=value` lines, and a value holding a
+    /// newline as `KEY`, a newline, its length as 64-bit little-endian, the bytes, a newline.
+    static func nativeEntry(_ fields: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (key, value) in fields {
+            out += Array(key.utf8)
+            let bytes = Array(value.utf8)
+            if bytes.contains(0x0A) {
+                out.append(0x0A)
+                for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: UInt64(bytes.count) >> (8 * UInt64(k)))) }
+            } else {
+                out.append(0x3D)
+            }
+            out += bytes
+            out.append(0x0A)
+        }
+        return out
+    }
+
+    /// Sends one entry as a datagram to the socket at `path`, without waiting; 0, or a
+    /// negative errno.
+    static func sendDatagram(_ fields: [(String, String)], to path: String) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array(path.utf8)
+        guard name.count < MemoryLayout.size(ofValue: address.sun_path) else { return -ENAMETOOLONG }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in name.enumerated() { raw[i] = b }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -errno }
+        defer { close(fd) }
+        let entry = nativeEntry(fields)
+        let sent = entry.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    // Never waits: a receiver that falls behind costs an entry (it goes to
+                    // standard error), not a stalled daemon.
+                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0,
+                           socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+        }
+        return sent < 0 ? -errno : 0
+    }
+
+    /// Sends one entry with `sd_journal_sendv`; returns its result (negative errno on failure).
+    static func sendThroughLibsystemd(_ fields: [(String, String)]) -> Int32 {
         let lines = fields.map { Array("\($0.0)=\($0.1)".utf8) }
         let buffers = lines.map { bytes -> UnsafeMutableRawBufferPointer in
             let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)

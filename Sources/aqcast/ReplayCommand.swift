@@ -2,6 +2,7 @@ import AirQuality
 import ArgumentParser
 import Foundation
 import MQTTClient
+import Synchronization
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,11 +30,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Topic pattern; {station} is replaced.")
     var topic: String = "aq/{station}/reading"
 
+    @Option(help: "Seconds to wait without a new acknowledgement before giving up on the broker.")
+    var acknowledgementWaitSeconds: Int = 10
+
     func validate() throws {
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard RunCommand.parseBroker(broker) != nil else { throw ValidationError("--broker must be HOST:PORT") }
         if let problem = ReadingDecoder.validateStation(station) { throw ValidationError("--station: \(problem)") }
         if let hours, hours < 1 { throw ValidationError("--hours must be at least 1") }
+        guard (1...3600).contains(acknowledgementWaitSeconds) else {
+            throw ValidationError("--acknowledgement-wait-seconds must be 1...3600")
+        }
     }
 
     func run() async throws {
@@ -50,10 +57,20 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         let end = min(records.count, start + (hours ?? records.count))
         let (host, port) = RunCommand.parseBroker(broker)!
+        // The broker's last word on the connection, for the error if readings are not taken.
+        let lastProblem = Mutex<String?>(nil)
         let connection = try MQTTConnection(
             settings: MQTTSettings(host: host, port: port, clientID: "aqcast-replay-\(getpid())", cleanSession: true),
             onMessage: { _ in }, onEvent: { event in
-                if case .refused(_, let reason, _) = event { printError("broker refused the connection: \(reason)") }
+                switch event {
+                case .refused(_, let reason, _):
+                    printError("broker refused the connection: \(reason)")
+                    lastProblem.withLock { $0 = "refused: \(reason)" }
+                case .disconnected(_, let reason), .failure(let reason):
+                    lastProblem.withLock { $0 = reason }
+                case .connected, .fellBackToMQTT311:
+                    break
+                }
             })
         try connection.start()
         let destination = topic.replacingOccurrences(of: "{station}", with: station)
@@ -71,8 +88,22 @@ struct ReplayCommand: AsyncParsableCommand {
             try connection.publish(topic: destination, payload: Array(payload.utf8), qos: 1)
             sent += 1
         }
-        try await Task.sleep(for: .milliseconds(500))  // let the last QoS 1 messages be acknowledged
+        // Only what the broker acknowledged counts; wait while the acknowledgements still come.
+        var acknowledged = connection.acknowledgedPublishes
+        var lastProgress = clock.now
+        while acknowledged < sent, clock.now - lastProgress < .seconds(acknowledgementWaitSeconds) {
+            try await Task.sleep(for: .milliseconds(50))
+            let now = connection.acknowledgedPublishes
+            if now > acknowledged { lastProgress = clock.now }
+            acknowledged = now
+        }
         connection.stop()
-        printError("sent \(sent) readings to \(destination) (\(end - start - sent) hours without PM2.5 skipped)")
+        guard acknowledged == sent else {
+            let why = lastProblem.withLock { $0 } ?? "no acknowledgement within \(acknowledgementWaitSeconds) s"
+            printError("the broker at \(host):\(port) acknowledged \(acknowledged) of \(sent) readings: \(why)")
+            throw ExitCode.failure
+        }
+        printError("sent \(sent) readings to \(destination), all acknowledged by \(host):\(port) "
+            + "(\(end - start - sent) hours without PM2.5 skipped)")
     }
 }

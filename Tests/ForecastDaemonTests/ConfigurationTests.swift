@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import SystemdSupport
+@testable import SystemdSupport
 
 @testable import ForecastDaemon
 
@@ -61,5 +61,23 @@ import SystemdSupport
             metadata: [("station", "a\u{1B}[31mred"), ("topic", #"aq/x\y/reading"#)])
         #expect(line == #"<4>aqcast: reading rejected: field 'time' is '2014\n<3>aqcast: FORGED LINE' station=a\x1b[31mred topic=aq/x\\y/reading"# + "\n")
         #expect(line.filter { $0 == "\n" }.count == 1)
+    }
+}
+
+@Suite struct JournalDatagramTests {
+    /// An entry for a socket of one's own goes out in the native protocol, a value with a
+    /// newline in its length-prefixed form, and reads back field for field.
+    @Test func anEntryReachesASocketOfOnesOwnFieldForField() throws {
+        let path = NSTemporaryDirectory() + "aqcast-journal-test-\(UUID().uuidString.prefix(8)).socket"
+        let fd = try bindDatagram(path)
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let fields = [("MESSAGE", "two\nlines"), ("PRIORITY", "6"), ("STATION", "a=b")]
+        #expect(JournalLogHandler.sendDatagram(fields, to: path) == 0)
+        let received = try #require(receiveDatagram(fd, seconds: 5))
+        #expect(FakeJournal.parse(received) == ["MESSAGE": "two\nlines", "PRIORITY": "6", "STATION": "a=b"])
+        #expect(JournalLogHandler.sendDatagram(fields, to: path + ".missing") == -ENOENT)
     }
 }

@@ -53,7 +53,30 @@ let base: Int64 = 385_000
 
 @Suite(.serialized) struct DaemonIntegrationTests {
     init() {
-        #expect(FakeJournal.shared != nil, "the test binds /run/systemd/journal/socket and needs root for it")
+        #expect(FakeJournal.shared != nil, "the test journal socket could not be bound")
+    }
+
+    /// A notify listener that stops reading (its kernel queue holds 10 datagrams) cannot stall
+    /// the daemon: twenty reloads send forty notifications, and SIGTERM still stops it at once.
+    @Test func aNotifyListenerThatStopsReadingDoesNotStallTheDaemon() throws {
+        let broker = try Broker()
+        let path = NSTemporaryDirectory() + "aqcast-deaf-notify-\(UUID().uuidString.prefix(8))"
+        let fd = try bindDatagram(path)  // bound, never read
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        let daemon = try startDaemon(broker, environment: ["NOTIFY_SOCKET": path])
+        let journal = try #require(FakeJournal.shared)
+        #expect(journal.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        for _ in 0..<20 {
+            daemon.signal(SIGHUP)
+            usleep(100_000)
+        }
+        // Each reload sends RELOADING=1 and READY=1; the 11th blocks a sender that waits.
+        sleep(2)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0, "the daemon did not stop: \(daemon.output)")
     }
 
     @Test func serviceContractReadyStatusWatchdogReloadAndStop() throws {

@@ -147,17 +147,41 @@ final class Broker {
 }
 
 /// A bound datagram socket that receives what the daemon sends to `NOTIFY_SOCKET`.
-final class NotifySocket {
+final class NotifySocket: @unchecked Sendable {
     let path: String
     let fd: Int32
+    /// Received and not yet taken by ``next(seconds:)``, guarded by `condition`. The socket is
+    /// drained as messages come, as systemd does: the kernel queues only 10 unread datagrams,
+    /// and a daemon's eleventh would wait (its notifier must not stall it either way).
+    private var received: [String] = []
+    private let condition = NSCondition()
+    private var closed = false
 
     init() throws {
         path = NSTemporaryDirectory() + "aqcast-notify-\(UUID().uuidString.prefix(8))"
         fd = try bindDatagram(path)
+        let thread = Thread { [weak self] in
+            while let me = self, !me.condition.withLock({ me.closed }) {
+                guard let data = receiveDatagram(me.fd, seconds: 0.2) else { continue }
+                me.condition.withLock {
+                    me.received.append(String(decoding: data, as: UTF8.self))
+                    me.condition.broadcast()
+                }
+            }
+        }
+        thread.start()
     }
 
     /// The next message, or nil after `seconds`.
-    func next(seconds: Double) -> String? { receiveDatagram(fd, seconds: seconds).map { String(decoding: $0, as: UTF8.self) } }
+    func next(seconds: Double) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        return condition.withLock {
+            while received.isEmpty {
+                guard condition.wait(until: deadline) else { return nil }
+            }
+            return received.removeFirst()
+        }
+    }
 
     /// Messages until one satisfies `until` (included) or time runs out.
     func collect(seconds: Double, until: (String) -> Bool) -> [String] {
@@ -172,6 +196,7 @@ final class NotifySocket {
     }
 
     deinit {
+        condition.withLock { closed = true }
         close(fd)
         unlink(path)
     }
@@ -185,11 +210,14 @@ final class FakeJournal: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [[String: String]] = []
 
+    /// A socket of the test's own, named to every daemon the tests start through
+    /// `AQCAST_JOURNAL_SOCKET` (children inherit the test's environment); the system's journal
+    /// socket is never touched.
     init() throws {
-        let dir = "/run/systemd/journal"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        unlink(dir + "/socket")
-        fd = try bindDatagram(dir + "/socket")
+        let path = NSTemporaryDirectory() + "aqcast-journal-\(getpid()).socket"
+        unlink(path)
+        fd = try bindDatagram(path)
+        setenv("AQCAST_JOURNAL_SOCKET", path, 1)
         let thread = Thread { [unowned self] in
             while true {
                 guard let data = receiveDatagram(self.fd, seconds: 3600) else { continue }
