@@ -116,6 +116,10 @@ public struct BacktestScores: Sendable {
         public var covered = 0
         public var bandCount = [Int](repeating: 0, count: Backtest.bands.count)
         public var bandCovered = [Int](repeating: 0, count: Backtest.bands.count)
+        /// The same by the band of the forecast itself: what the interval promises the reader
+        /// of a forecast at that level.
+        public var forecastBandCount = [Int](repeating: 0, count: Backtest.bands.count)
+        public var forecastBandCovered = [Int](repeating: 0, count: Backtest.bands.count)
 
         public var rmse: Double { (squaredModel / Double(max(count, 1))).squareRoot() }
         public var persistenceRMSE: Double { (squaredPersistence / Double(max(count, 1))).squareRoot() }
@@ -129,6 +133,9 @@ public struct BacktestScores: Sendable {
         public func bandCoverage(_ b: Int) -> Double? {
             bandCount[b] > 0 ? Double(bandCovered[b]) / Double(bandCount[b]) : nil
         }
+        public func forecastBandCoverage(_ b: Int) -> Double? {
+            forecastBandCount[b] > 0 ? Double(forecastBandCovered[b]) / Double(forecastBandCount[b]) : nil
+        }
     }
 
     public var byHorizon: [Sums]
@@ -140,6 +147,7 @@ public struct BacktestScores: Sendable {
         let p = r.persistence - r.truth
         let inside = r.truth >= r.lower && r.truth <= r.upper
         let b = Backtest.band(of: r.truth)
+        let fb = Backtest.band(of: r.forecast)
         var s = byHorizon[r.horizon - 1]
         s.count += 1
         s.squaredModel += e * e
@@ -148,9 +156,11 @@ public struct BacktestScores: Sendable {
         s.absolutePersistence += abs(p)
         s.errorModel += e
         s.bandCount[b] += 1
+        s.forecastBandCount[fb] += 1
         if inside {
             s.covered += 1
             s.bandCovered[b] += 1
+            s.forecastBandCovered[fb] += 1
         }
         byHorizon[r.horizon - 1] = s
     }
@@ -168,6 +178,8 @@ public struct BacktestScores: Sendable {
             for b in Backtest.bands.indices {
                 byHorizon[h].bandCount[b] += o.bandCount[b]
                 byHorizon[h].bandCovered[b] += o.bandCovered[b]
+                byHorizon[h].forecastBandCount[b] += o.forecastBandCount[b]
+                byHorizon[h].forecastBandCovered[b] += o.forecastBandCovered[b]
             }
         }
     }

@@ -10,15 +10,18 @@ extension BacktestReport {
                 + pad(formatFixed(s.gain, 1), 8) + pad(formatFixed(s.mae, 1), 8) + pad(formatFixed(s.persistenceMAE, 1), 9)
                 + pad(formatFixed(s.maeGain, 1), 8) + pad(formatFixed(s.bias, 1), 8) + pad(formatFixed(100 * s.coverage, 1), 9) + "\n"
         }
-        out += "\ninterval coverage % by true PM2.5 band (forecasts in the band):\n"
-        out += "  h" + Backtest.bands.map { pad($0.name, 16) }.joined() + "\n"
-        for (i, s) in pooled.byHorizon.enumerated() {
-            out += pad("\(i + 1)", 3)
-            for b in Backtest.bands.indices {
-                let cell = s.bandCoverage(b).map { "\(formatFixed(100 * $0, 1)) (\(s.bandCount[b]))" } ?? "-"
-                out += pad(cell, 16)
+        for byForecast in [false, true] {
+            out += "\ninterval coverage % by \(byForecast ? "forecast" : "true") PM2.5 band (forecasts in the band):\n"
+            out += "  h" + Backtest.bands.map { pad($0.name, 16) }.joined() + "\n"
+            for (i, s) in pooled.byHorizon.enumerated() {
+                out += pad("\(i + 1)", 3)
+                for b in Backtest.bands.indices {
+                    let (share, count) = byForecast
+                        ? (s.forecastBandCoverage(b), s.forecastBandCount[b]) : (s.bandCoverage(b), s.bandCount[b])
+                    out += pad(share.map { "\(formatFixed(100 * $0, 1)) (\(count))" } ?? "-", 16)
+                }
+                out += "\n"
             }
-            out += "\n"
         }
         out += "\nRMSE gain % over persistence by station and hours ahead:\n"
         out += pad("station", 16, left: true) + (1...horizon).map { pad("h\($0)", 7) }.joined() + "   MAE gain % h1..h\(horizon)\n"
@@ -43,6 +46,8 @@ extension BacktestReport {
         var coverage: Double
         var coverageByBand: [String: Double?]
         var forecastsByBand: [String: Int]
+        var coverageByForecastBand: [String: Double?]
+        var forecastsByForecastBand: [String: Int]
     }
 
     struct StationJSON: Codable {
@@ -64,7 +69,11 @@ extension BacktestReport {
                 mae: s.mae, persistenceMae: s.persistenceMAE, maeGainPercent: s.maeGain, bias: s.bias,
                 coverage: s.coverage,
                 coverageByBand: Dictionary(uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCoverage($0)) }),
-                forecastsByBand: Dictionary(uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCount[$0]) }))
+                forecastsByBand: Dictionary(uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCount[$0]) }),
+                coverageByForecastBand: Dictionary(
+                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.forecastBandCoverage($0)) }),
+                forecastsByForecastBand: Dictionary(
+                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.forecastBandCount[$0]) }))
         }
     }
 

@@ -2,7 +2,9 @@ import DeepRNN
 
 /// The epochs both trainers run: each epoch shuffles, trains its batches, decays the learning
 /// rate, scores the validation set and keeps the best weights; training stops early after
-/// `patience` epochs without a better validation loss, or between batches when asked to.
+/// `patience` epochs without a better validation loss, or between batches when asked to. With
+/// ``TrainingRecipe/averagedWeights``, the weights validated and kept are a moving average over
+/// about the last epoch's batches (each batch moves it `1/batches` of the way).
 struct EpochLoop {
     var recipe: TrainingRecipe
     /// Batches an epoch, and the samples they hold (for the mean training loss).
@@ -25,6 +27,9 @@ struct EpochLoop {
     ) -> Outcome {
         var best = network
         var bestLoss = validate(network)
+        let averaging = recipe.averagedWeights ?? false
+        var average = network
+        let share = 1 / Double(max(1, batches))
         var outcome = Outcome(best: network, bestEpoch: 0, history: [], stopReason: nil)
         var sinceBest = 0
         epochs: for epoch in 1...max(1, recipe.epochs) {
@@ -36,13 +41,19 @@ struct EpochLoop {
                     break epochs
                 }
                 lossSum += train(batch, &network, &optimizer)
+                if averaging {
+                    for i in average.parameters.indices {
+                        average.parameters[i] += (network.parameters[i] - average.parameters[i]) * share
+                    }
+                }
                 progress(epoch, batch + 1, batches)
             }
             if recipe.learningRateDecay != 1 { optimizer.scaleLearningRate(by: recipe.learningRateDecay) }
-            let loss = validate(network)
+            let scored = averaging ? average : network
+            let loss = validate(scored)
             let improved = loss < bestLoss
             if improved {
-                best = network
+                best = scored
                 bestLoss = loss
                 outcome.bestEpoch = epoch
                 sinceBest = 0

@@ -194,9 +194,14 @@ public final class ForecastEngine: @unchecked Sendable {
     }
 
     private func update(_ s: inout Station, with reading: Reading, now: Double) -> Outcome {
-        // Token bucket: a minute's allowance, refilled continuously.
+        // Token bucket: a minute's allowance, refilled continuously, by the clock or by the
+        // station's own time moving on, whichever went further: a history replayed faster than
+        // real time (an hour of data a millisecond) is not a flood, while a live sensor's hours
+        // move only as fast as the clock, so many readings for its current hour still are.
         let rate = Double(settings.stationReadingsPerMinute) / 60
-        s.tokens = min(Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill) * rate)
+        let dataSeconds = s.window.newestHour.map { reading.hour > $0 ? Double(reading.hour - $0) * 3600 : 0 } ?? 0
+        s.tokens = min(
+            Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill, dataSeconds) * rate)
         s.lastRefill = now
         guard s.tokens >= 1 else {
             return reject(Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))

@@ -2,36 +2,6 @@ import CFloatEnvironment
 import DeepRNN
 import RealModule
 
-/// Hourly histories of many stations, as runs of consecutive hours, encoded for a model.
-public struct TrainingSeries: Sendable {
-    /// One station's run of consecutive hours (short gaps filled).
-    public struct Segment: Sendable {
-        public var station: String
-        public var firstHour: Int64
-        /// Raw rows, six features each in ``Feature`` order.
-        public var raw: [Double]
-        public var rowCount: Int { raw.count / Feature.allCases.count }
-    }
-
-    public var segments: [Segment]
-
-    public init(segments: [Segment]) { self.segments = segments }
-
-    /// The readings averaged into hours per station, gaps of up to `maximumGapHours` filled and
-    /// longer ones cutting the runs, as ``LogSeries`` does for retraining; only hours in
-    /// `hours` are kept, and only runs longer than `minimumRows`.
-    public init(readings: [Reading], hours: Range<Int64> = Int64.min..<Int64.max, maximumGapHours: Int = 3,
-                minimumRows: Int = 32) {
-        let log = LogSeries(readings: readings.filter { hours.contains($0.hour) }, holdoutHours: 0,
-                            maximumGapHours: maximumGapHours, minimumRows: minimumRows)
-        segments = log.training.map {
-            Segment(station: $0.station, firstHour: $0.firstHour, raw: $0.series.features)
-        }
-    }
-
-    public var rowCount: Int { segments.reduce(0) { $0 + $1.rowCount } }
-}
-
 /// Trains a model on the recursive objective: every sample is an origin hour with the 24 hours
 /// up to it and the 8 after, the network forecasts the 8 recursively (each forecast fed back, the
 /// weather held at the origin, as the daemon does), and the loss is the mean squared error of
@@ -89,8 +59,20 @@ public struct RecursiveTrainer: Sendable {
                 if first { p.validation.append((k, origin)) } else { p.train.append((k, origin)) }
             }
         }
+        // A long history validates on an even spread of its held-out weeks' samples, so an
+        // epoch's cost does not grow with the history.
+        if p.validation.count > maximumValidationSamples {
+            let stride = Double(p.validation.count) / Double(maximumValidationSamples)
+            p.validation = (0..<maximumValidationSamples).map { p.validation[Int(Double($0) * stride)] }
+        }
         return p
     }
+
+    /// Validation samples at most: the shipped model's histories give 12,806; 1,000
+    /// station-years would give 900,000, and validating on them would cost more than the
+    /// epoch's training.
+    public static let maximumValidationSamples = 16_000
+    var maximumValidationSamples: Int { Self.maximumValidationSamples }
 
     public struct Result: Sendable {
         public var network: StackedRNN
@@ -162,10 +144,13 @@ public struct RecursiveTrainer: Sendable {
                 for k in 0..<hours { targets[b * hours + k] = data.targets[sample.segment][sample.origin + 1 + k] }
             }
         }
-        /// The objective of `samples` under `net`, its gradient left in `gradient`.
-        func pass(_ samples: ArraySlice<(segment: Int, origin: Int)>, _ net: StackedRNN) -> Double {
+        /// The objective of `samples` under `net`; with `gradient` true, its gradient is left
+        /// in `gradient`.
+        func pass(_ samples: ArraySlice<(segment: Int, origin: Int)>, _ net: StackedRNN, gradient wanted: Bool = true)
+            -> Double
+        {
             load(samples)
-            for i in gradient.indices { gradient[i] = 0 }
+            if wanted { for i in gradient.indices { gradient[i] = 0 } }
             let loss = buffer.withUnsafeBufferPointer { all in
                 targets.withUnsafeBufferPointer { t in
                     gradient.withUnsafeMutableBufferPointer { g in
@@ -174,7 +159,7 @@ public struct RecursiveTrainer: Sendable {
                             sequences: { b in
                                 UnsafeBufferPointer(rebasing: all[(b * rowsPerSample * f)..<((b + 1) * rowsPerSample * f)])
                             },
-                            targets: t.baseAddress!, weights: weights, into: g.baseAddress!)
+                            targets: t.baseAddress!, weights: weights, into: wanted ? g.baseAddress! : nil)
                     }
                 }
             }
@@ -185,7 +170,7 @@ public struct RecursiveTrainer: Sendable {
             var start = 0
             while start < data.validation.count {
                 let end = min(start + batchSize, data.validation.count)
-                sum += pass(data.validation[start..<end], net)
+                sum += pass(data.validation[start..<end], net, gradient: false)
                 start = end
             }
             return sum / Double(max(1, data.validation.count))
@@ -216,7 +201,7 @@ public struct RecursiveTrainer: Sendable {
         var start = 0
         while start < data.validation.count {
             let end = min(start + batchSize, data.validation.count)
-            _ = pass(data.validation[start..<end], best)
+            _ = pass(data.validation[start..<end], best, gradient: false)
             for b in 0..<(end - start) {
                 for k in 0..<hours {
                     let span = normalisation.target.span

@@ -43,6 +43,11 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// squared error there (on the training samples), so the long horizons' larger errors do
     /// not drown the short ones; equal weights when false.
     public var horizonWeightsByPersistence: Bool?
+    /// Validate, keep and ship an exponential moving average of the weights, with a time
+    /// constant of one epoch's batches, instead of the weights after the epoch's last batch:
+    /// those carry the noise of the last few batches, and the best of many noisy epochs is
+    /// mostly the luckiest.
+    public var averagedWeights: Bool?
 
     /// SPEC.md's recipe, exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
     /// 100 epochs, reshuffled, best weights by a leaky 1,000-window validation sample.
@@ -73,6 +78,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         r.recursiveEncoding = .logVector
         r.errorScale = .linear
         r.horizonWeightsByPersistence = true
+        r.averagedWeights = true
         return r
     }()
 

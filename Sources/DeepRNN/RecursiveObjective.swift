@@ -44,7 +44,8 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     /// Rows per sample: the first window's `steps` and the `hours - 1` after it.
     public var rows: Int { steps + hours - 1 }
 
-    /// Adds the objective's gradient to `gradient` and returns the objective.
+    /// Adds the objective's gradient to `gradient` and returns the objective; with no
+    /// `gradient`, only the objective (the forward passes alone, a third of the work).
     ///
     /// `sequences(b)` gives sample b's `rows x inputSize` values, row-major (the fed-back
     /// feature's values past the first window are ignored); `targets[b * hours + k]` is the
@@ -55,7 +56,7 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     @_specialize(exported: true, where Scalar == Double)
     public func accumulate(
         _ network: StackedRNN, count batch: Int, sequences: (Int) -> UnsafeBufferPointer<Double>,
-        targets: UnsafePointer<Double>, weights: [Double], into gradient: UnsafeMutablePointer<Double>
+        targets: UnsafePointer<Double>, weights: [Double], into gradient: UnsafeMutablePointer<Double>?
     ) -> Double {
         precondition(batch <= batchCapacity && weights.count == hours)
         for k in 0..<hours {
@@ -80,6 +81,7 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
                 }
             }
         }
+        guard let gradient else { return loss }
         for k in stride(from: hours - 1, through: 0, by: -1) {
             load(k, count: batch, sequences: sequences)
             errors.withUnsafeBufferPointer { e in

@@ -34,7 +34,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Empty: the shipped default model.
     public var modelPath = ""
     public var stateDirectory = "/var/lib/aqcast"
-    /// Days of readings the log keeps (counted back from the newest reading), pruned daily.
+    /// Days the log keeps a reading, counted from when it arrived (live or imported), pruned
+    /// at start and daily.
     public var retentionDays = 730
     /// The reading log is committed this often: at most this much of the readings is at risk
     /// in a crash. Read at start.

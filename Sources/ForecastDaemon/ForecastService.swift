@@ -65,7 +65,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
-        let logPath = configuration.stateDirectory + "/readings.sqlite"
+        let logPath = ReadingLog.path(inStateDirectory: configuration.stateDirectory)
         var history: [Reading] = []
         var opened: ReadingLog?
         do {
@@ -73,7 +73,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             let log = try ReadingLog(path: logPath)
             opened = log
             history = try log.recent(hours: model.steps + configuration.maximumGapHours + 1)
-            let pruned = try log.prune(keepingDays: configuration.retentionDays)
+            let pruned = try log.prune(keepingDays: configuration.retentionDays, now: Date().timeIntervalSince1970)
             if pruned > 0 { logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"]) }
             let logged = try log.count()
             logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
@@ -151,6 +151,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         logger.info(
             "stopped",
             metadata: ["readings": "\(c.accepted)", "forecasts": "\(c.forecasts)", "rejected": "\(c.rejectedTotal)"])
+        notifier.flush()
     }
 
     /// The systemd credential the unit passes (`LoadCredential=mqtt-password`), used when no
@@ -383,7 +384,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             let days = lock.withLock { configuration.retentionDays }
             guard let log = writer.log else { continue }
             do {
-                let pruned = try log.prune(keepingDays: days)
+                let pruned = try log.prune(keepingDays: days, now: Date().timeIntervalSince1970)
                 logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(days)"])
             } catch {
                 logger.error("cannot prune the reading log: \(error)", metadata: ["reason": "reading_log"])

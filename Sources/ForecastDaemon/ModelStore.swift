@@ -31,12 +31,24 @@ public struct ModelStore: Sendable {
         /// The version file now current after this change ("" for the shipped model).
         public var current: String
         public var reason: String
-        /// Live protocol, 8-hour blocks, RMSE in µg/m³ on the held-out days.
+        /// RMSE in µg/m³ over forecast hours 1...8 from every held-out origin, through the
+        /// daemon's engine, all three on the same forecast hours (older lines: the course's
+        /// live protocol in 8-hour blocks).
         public var candidateRMSE: Double?
         public var currentRMSE: Double?
         public var persistenceRMSE: Double?
         public var trainWindows: Int?
+        /// Held-out origins scored.
         public var holdoutWindows: Int?
+        /// The same RMSEs by hour ahead (index 0: one hour).
+        public var candidateRMSEByHour: [Double]?
+        public var currentRMSEByHour: [Double]?
+        public var persistenceRMSEByHour: [Double]?
+        /// The first held-out hour (UTC), how many days were held out and how many stations
+        /// were scored.
+        public var heldOutFrom: String?
+        public var heldOutDays: Int?
+        public var scoredStations: Int?
 
         public init(time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,
                     currentRMSE: Double? = nil, persistenceRMSE: Double? = nil, trainWindows: Int? = nil,

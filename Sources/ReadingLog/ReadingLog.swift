@@ -24,6 +24,9 @@ public final class ReadingLog: Sendable {
         }
     }
 
+    /// The log's file in a state directory.
+    public static func path(inStateDirectory directory: String) -> String { directory + "/readings.sqlite" }
+
     /// Opens (creating if needed) the log at `path` and brings its schema up to date.
     public init(path: String) throws {
         self.path = path
@@ -174,17 +177,45 @@ public final class ReadingLog: Sendable {
         }
     }
 
+    /// Every reading in the log, grouped by station and in hour order within one (arrival
+    /// order within an hour), handed to `body` one at a time from a cursor: what retraining
+    /// reads, without holding the log in memory. The daemon can go on writing meanwhile (it
+    /// writes after the snapshot this reads).
+    public func forEachByStation(_ body: (Reading) throws -> Void) throws {
+        try database.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT station, time, pm25, dew_point, temperature, pressure, wind_direction, wind_speed
+                    FROM reading ORDER BY station, hour, time, rowid
+                    """)
+            while let row = try rows.next() {
+                guard let direction = WindDirection(rawValue: row[6]) else { continue }
+                try body(Reading(
+                    station: row[0], time: row[1], pm25: row[2], dewPoint: row[3], temperature: row[4],
+                    pressure: row[5], windDirection: direction, windSpeed: row[7]))
+            }
+        }
+    }
+
+    /// The newest hour logged, if any.
+    public func newestHour() throws -> Int64? {
+        try database.read { try Int64.fetchOne($0, sql: "SELECT MAX(hour) FROM reading") }
+    }
+
     /// How many readings the log holds.
     public func count() throws -> Int {
         try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM reading") ?? 0 }
     }
 
-    /// Deletes readings older than `days` days before the newest hour logged; returns how many.
+    /// Deletes readings that arrived more than `days` days before `now` (Unix seconds);
+    /// returns how many. Retention counts from arrival, not from the reading's own hour, so a
+    /// history imported today (years of hours, all arriving now) is kept for `days` days like
+    /// today's live readings, and only the log's size over time is bounded.
     @discardableResult
-    public func prune(keepingDays days: Int) throws -> Int {
+    public func prune(keepingDays days: Int, now: Double) throws -> Int {
         try database.write { db in
-            guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(hour) FROM reading") else { return 0 }
-            try db.execute(sql: "DELETE FROM reading WHERE hour < ?", arguments: [newest - Int64(days) * 24])
+            try db.execute(sql: "DELETE FROM reading WHERE arrived < ?", arguments: [now - Double(days) * 86_400])
             return db.changesCount
         }
     }

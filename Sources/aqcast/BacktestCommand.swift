@@ -74,7 +74,7 @@ struct BacktestCommand: ParsableCommand {
         let file = try ModelFile.load(path: path)
         var readings: [Reading] = []
         for name in csv { readings += try HistoryFile.readings(path: name, station: station).readings }
-        if let stateDir { readings += try ReadingLog(path: stateDir + "/readings.sqlite").all() }
+        if let stateDir { readings += try ReadingLog(path: ReadingLog.path(inStateDirectory: stateDir)).all() }
         var options = Backtest.Options()
         options.horizon = horizon
         options.maximumGapHours = maxGapHours

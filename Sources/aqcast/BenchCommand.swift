@@ -6,7 +6,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print numbers and ratios against a reference run.",
-        subcommands: [TrainBench.self, ForecastBench.self, DaemonBench.self, LogBench.self, RestartBench.self])
+        subcommands: [TrainBench.self, ForecastBench.self, DaemonBench.self, LogBench.self, RestartBench.self, RetrainBench.self])
 }
 
 struct TrainBench: ParsableCommand {

@@ -30,7 +30,7 @@ struct ImportCommand: ParsableCommand {
             throw ValidationError("\(csv): \(bad)")
         }
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-        let log = try ReadingLog(path: stateDir + "/readings.sqlite")
+        let log = try ReadingLog(path: ReadingLog.path(inStateDirectory: stateDir))
         let arrived = Date().timeIntervalSince1970
         var first = 0
         while first < readings.count {

@@ -11,6 +11,11 @@ enum ShippedFile {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
+    /// This program's own file, however it was started.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
     static func candidates(directory: String, name: String) -> [String] {
         [
             "\(directory)/\(name)",
@@ -40,7 +45,16 @@ struct DataOptions: ParsableArguments {
     var testYear: Int = 2014
 
     func load(normalisation: Normalisation? = nil) throws -> (dataset: PRSADataset, path: String) {
-        let path = try data ?? ShippedFile.data()
+        try Self.load(path: data ?? ShippedFile.data(), testYear: testYear, normalisation: normalisation)
+    }
+
+    /// The shipped PRSA file with the course's test year: what a model's course table is
+    /// computed on.
+    static func course() throws -> PRSADataset { try load(path: ShippedFile.data(), testYear: 2014).dataset }
+
+    static func load(path: String, testYear: Int, normalisation: Normalisation? = nil) throws
+        -> (dataset: PRSADataset, path: String)
+    {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw ValidationError("cannot read data file \(path)")
         }

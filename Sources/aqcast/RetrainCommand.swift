@@ -32,6 +32,9 @@ struct RetrainCommand: ParsableCommand {
         commandName: "retrain",
         abstract: "Train on the reading log; promote the new model only if it beats the current one and persistence.",
         discussion: """
+            The newest --holdout-days of the log are held out; the candidate, the current model and \
+            persistence forecast them through the daemon's engine (weather held), and the candidate is \
+            promoted only if its RMSE over forecast hours 1-8 is lower than both.
             Exit status: 0 promoted, 2 not promoted (the candidate was not better), 3 too little data.
             """)
 
@@ -44,10 +47,10 @@ struct RetrainCommand: ParsableCommand {
     var model: String?
 
     @Option(help: "Newest days held out for the comparison.")
-    var holdoutDays: Int = 14
+    var holdoutDays: Int = Retraining.defaultHoldoutDays
 
-    @Option(help: "Training recipe: default or seed.")
-    var recipe: String = "default"
+    @Option(help: "Training recipe: recursive (the shipped model's), default or seed (one hour ahead).")
+    var recipe: String = "recursive"
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
@@ -55,16 +58,21 @@ struct RetrainCommand: ParsableCommand {
     @Option(help: "Override the recipe's number of epochs.")
     var epochs: Int?
 
-    @Option(help: "Also write the candidate model here, promoted or not (to inspect or evaluate it).")
+    @Option(help: "Also write the candidate model here, promoted or not (to inspect or backtest it).")
     var candidateOut: String?
 
     @Option(help: "After a promotion, send SIGHUP to this process id (the daemon) so it reloads.")
     var reloadPid: Int32?
 
+    @Flag(help: "With the recursive recipe: train on the reading log alone, not pooled with the shipped histories.")
+    var logOnly = false
+
+    @Flag(help: "Print only the outcome.")
+    var quiet = false
+
     func validate() throws {
-        guard let chosen = TrainingRecipe.named(recipe) else { throw ValidationError("--recipe must be seed or default") }
-        guard chosen.recursiveEncoding == nil else {
-            throw ValidationError("--recipe \(recipe) cannot retrain from the reading log yet; use default (or seed)")
+        guard TrainingRecipe.named(recipe) != nil else {
+            throw ValidationError("--recipe must be recursive, default or seed, got '\(recipe)'")
         }
         guard (1...365).contains(holdoutDays) else { throw ValidationError("--holdout-days must be 1...365") }
         if let epochs, !(1...10_000).contains(epochs) { throw ValidationError("--epochs must be 1...10000") }
@@ -74,53 +82,75 @@ struct RetrainCommand: ParsableCommand {
         let c = try state.load()
         let currentPath = try model ?? modelInUse(c)
         let current = try ModelFile.load(path: currentPath)
-        let logPath = c.stateDirectory + "/readings.sqlite"
+        let logPath = ReadingLog.path(inStateDirectory: c.stateDirectory)
         guard FileManager.default.fileExists(atPath: logPath) else {
             throw ValidationError("no reading log at \(logPath)")
         }
-        let readings = try ReadingLog(path: logPath).all()
+        let log = try ReadingLog(path: logPath)
         var chosen = TrainingRecipe.named(recipe)!
         if let epochs { chosen.epochs = epochs }
+        let course = try DataOptions.course()
         let retraining = Retraining(recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.maximumGapHours)
         let store = ModelStore(stateDirectory: c.stateDirectory)
         let now = ModelStore.isoTime(Date())
         let currentVersion = try store.currentVersion() ?? ""
-        print("retraining on \(readings.count) readings from \(logPath); current model \(currentPath)")
+        let say: (String) -> Void = { if !quiet { printError($0) } }
+        say("retraining on \(logPath) (\(chosen.name) recipe, newest \(holdoutDays) days held out); current model \(currentPath)")
         signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
-        let outcome = retraining.run(
-            readings: readings, current: current, source: "reading log \(logPath)",
-            progress: { r in
-                print("epoch \(r.epoch) train loss \(formatFixed(r.trainLoss, 6)) validation loss \(formatFixed(r.validationLoss, 6))\(r.isBest ? " *" : "")")
+        defer { signal(SIGINT, SIG_DFL) }
+        let progress = TrainingProgress(epochs: chosen.epochs, quiet: quiet)
+        let started = Date()
+        // The shipped histories' hours the shipped model trained on, pooled with the log.
+        let priorFiles = logOnly || chosen.recursiveEncoding == nil ? [] : try TrainCommand.shippedHistories()
+        let prior = try TrainCommand.histories(priorFiles, say: say)
+        let source = (["reading log \(logPath)"] + priorFiles.map { URL(fileURLWithPath: $0).lastPathComponent })
+            .joined(separator: " ")
+        let outcome = try retraining.run(
+            log: log, current: current, course: course, source: source, prior: prior,
+            stage: { stage in
+                let at = formatFixed(Date().timeIntervalSince(started), 1)
+                switch stage {
+                case .read(let readings, let hours, let heldOut):
+                    say("\(at) s: read \(readings) readings: \(hours) station-hours to train on, \(heldOut) readings held out")
+                case .training(let samples):
+                    say("\(at) s: training on \(samples) windows, up to \(chosen.epochs) epochs")
+                case .scoring(let origins, let stations):
+                    say("\(at) s: scoring the candidate, the current model and persistence on \(origins) held-out station-hours (\(stations) stations)")
+                }
             },
-            shouldStop: { interruptRequested.load(ordering: .relaxed) })
+            progress: progress.epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) })
         switch outcome {
         case .tooLittleData(let why):
             try store.record(.init(time: now, action: "too_little_data", current: currentVersion, reason: why))
             printError("not retrained: too little data: \(why)")
             throw Self.tooLittleData
-        case .scored(let candidate, let candidateRMSE, let currentRMSE, let persistenceRMSE, let trainWindows, let holdoutWindows):
-            let figures = "held-out RMSE (forecast hours 1-8 through the daemon's engine, \(holdoutWindows) windows): candidate \(formatFixed(candidateRMSE, 2)), "
-                + "current \(formatFixed(currentRMSE, 2)), persistence \(formatFixed(persistenceRMSE, 2)) µg/m³"
+        case .scored(let candidate, let s, let trainWindows, let split):
             if let candidateOut { try candidate.write(path: candidateOut) }
-            print("the candidate on the held-out days:")
-            print(candidate.evaluation.table(), terminator: "")
-            print(figures)
+            print(Self.table(s, heldOutFrom: isoHour(split), days: holdoutDays), terminator: "")
+            let figures = "held-out RMSE (forecast hours 1-8, \(s.origins) origins): candidate \(formatFixed(s.candidate, 2)), "
+                + "current \(formatFixed(s.current, 2)), persistence \(formatFixed(s.persistence, 2)) µg/m³"
             var change = ModelStore.Change(
-                time: now, action: "refused", current: currentVersion, reason: "", candidateRMSE: candidateRMSE,
-                currentRMSE: currentRMSE, persistenceRMSE: persistenceRMSE, trainWindows: trainWindows,
-                holdoutWindows: holdoutWindows)
-            guard candidateRMSE < currentRMSE, candidateRMSE < persistenceRMSE else {
-                change.reason = candidateRMSE >= currentRMSE
-                    ? "the candidate does not beat the current model" : "the candidate does not beat persistence"
+                time: now, action: "refused", current: currentVersion, reason: "", candidateRMSE: s.candidate,
+                currentRMSE: s.current, persistenceRMSE: s.persistence, trainWindows: trainWindows,
+                holdoutWindows: s.origins)
+            change.candidateRMSEByHour = s.candidateByHour
+            change.currentRMSEByHour = s.currentByHour
+            change.persistenceRMSEByHour = s.persistenceByHour
+            change.heldOutFrom = isoHour(split)
+            change.heldOutDays = holdoutDays
+            change.scoredStations = s.stations
+            switch Retraining.decide(s) {
+            case .refuse(let reason):
+                change.reason = reason
                 try store.record(change)
-                printError("not promoted: \(change.reason); \(figures)")
+                printError("not promoted: \(reason); \(figures)")
                 throw Self.notBetter
+            case .promote(let reason):
+                change.action = "promoted"
+                change.reason = reason
             }
-            change.action = "promoted"
-            change.reason = "beats the current model by \(formatFixed((1 - candidateRMSE / currentRMSE) * 100, 1))% "
-                + "and persistence by \(formatFixed((1 - candidateRMSE / persistenceRMSE) * 100, 1))%"
             let name = try store.promote(candidate, change: change)
-            print("promoted \(store.directory)/\(name): \(change.reason)")
+            print("promoted \(store.directory)/\(name): \(change.reason); \(figures)")
             if let pid = reloadPid {
                 guard kill(pid, SIGHUP) == 0 else {
                     throw ValidationError("promoted, but could not signal process \(pid): \(String(cString: strerror(errno)))")
@@ -128,6 +158,20 @@ struct RetrainCommand: ParsableCommand {
                 print("asked process \(pid) to reload")
             }
         }
+    }
+
+    /// The three RMSEs by hour ahead, as the changelog records them.
+    static func table(_ s: Retraining.Scores, heldOutFrom: String, days: Int) -> String {
+        func pad(_ t: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - t.count)) + t }
+        var out = "held out: \(days) days from \(heldOutFrom), \(s.origins) origins at \(s.stations) stations\n"
+        out += "hour | candidate   current  persistence   (RMSE, ug/m3)\n"
+        for k in s.candidateByHour.indices {
+            out += pad("\(k + 1)", 4) + " | " + pad(formatFixed(s.candidateByHour[k], 2), 9)
+                + pad(formatFixed(s.currentByHour[k], 2), 10) + pad(formatFixed(s.persistenceByHour[k], 2), 13) + "\n"
+        }
+        out += " all | " + pad(formatFixed(s.candidate, 2), 9) + pad(formatFixed(s.current, 2), 10)
+            + pad(formatFixed(s.persistence, 2), 13) + "\n"
+        return out
     }
 }
 
@@ -144,7 +188,7 @@ struct ModelsCommand: ParsableCommand {
         print("in use: \(try modelInUse(c))\(current == nil && c.modelPath.isEmpty ? " (shipped)" : "")")
         print("versions in \(store.directory):")
         for v in store.versions() { print("\(v == current ? "*" : " ") \(v)") }
-        print("changelog (held-out RMSE, live protocol, µg/m³):")
+        print("changelog (held-out RMSE over forecast hours 1-8, µg/m³):")
         for ch in try store.changes() {
             let rmse = ch.candidateRMSE.map {
                 " candidate \(formatFixed($0, 2)) current \(formatFixed(ch.currentRMSE ?? .nan, 2)) persistence \(formatFixed(ch.persistenceRMSE ?? .nan, 2))"

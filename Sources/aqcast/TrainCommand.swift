@@ -102,22 +102,26 @@ extension TrainCommand {
         return [prsa] + names.filter { $0.hasSuffix(".csv") }.sorted().map { folder + "/" + $0 }
     }
 
-    func trainRecursive(_ chosen: TrainingRecipe, encoding: InputEncoding) throws {
-        let files = csv.isEmpty ? try Self.shippedHistories() : csv
+    /// The runs of `files`' hours before `trainBefore` (`prsaTrainBefore` for a PRSA-layout
+    /// file), each file reported through `say`.
+    static func histories(_ files: [String], trainBefore: String = "2015-09-01", prsaTrainBefore: String = "2014-01-01",
+                          say: (String) -> Void) throws -> [TrainingSeries.Segment] {
         var segments: [TrainingSeries.Segment] = []
-        var first = Int64.max
-        var last = Int64.min
         for file in files {
             let (layout, readings) = try HistoryFile.readings(path: file)
             let end = BacktestCommand.hour(layout == .prsa ? prsaTrainBefore : trainBefore)!
             let series = TrainingSeries(readings: readings, hours: Int64.min..<end)
             segments += series.segments
-            for s in series.segments {
-                first = min(first, s.firstHour)
-                last = max(last, s.firstHour + Int64(s.rowCount) - 1)
-            }
-            printError("\(file): \(series.rowCount) hours before \(isoHour(end)) in \(series.segments.count) runs")
+            say("\(file): \(series.rowCount) hours before \(isoHour(end)) in \(series.segments.count) runs")
         }
+        return segments
+    }
+
+    func trainRecursive(_ chosen: TrainingRecipe, encoding: InputEncoding) throws {
+        let files = csv.isEmpty ? try Self.shippedHistories() : csv
+        let segments = try Self.histories(files, trainBefore: trainBefore, prsaTrainBefore: prsaTrainBefore, say: printError)
+        let first = segments.map(\.firstHour).min() ?? 0
+        let last = segments.map(\.lastHour).max() ?? 0
         let (course, _) = try dataOptions.load()
         signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
         defer { signal(SIGINT, SIG_DFL) }

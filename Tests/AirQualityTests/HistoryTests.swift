@@ -83,8 +83,15 @@ import Testing
             #expect(abs(s.bias - mine.map { $0.forecast - $0.truth }.reduce(0, +) / Double(mine.count)) < 1e-9)
             let inside = mine.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count
             #expect(s.covered == inside && s.bandCount.reduce(0, +) == mine.count)
+            // By the forecast's own band: the records counted again, each under its forecast.
+            for b in Backtest.bands.indices {
+                let band = mine.filter { Backtest.band(of: $0.forecast) == b }
+                #expect(s.forecastBandCount[b] == band.count)
+                #expect(s.forecastBandCovered[b] == band.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count)
+            }
         }
         #expect(report.table().contains("Dongsi"))
+        #expect(report.table().contains("interval coverage % by forecast PM2.5 band"))
     }
 
     /// Observed weather for the hours ahead reaches the forecasts: they differ from held ones.

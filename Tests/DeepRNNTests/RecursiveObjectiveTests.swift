@@ -64,6 +64,13 @@ private func recursiveLoss(
         }
         let plain = recursiveLoss(net, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)
         #expect(abs(loss - plain) < 1e-12 * max(1, abs(plain)), "objective \(loss) vs plain \(plain)")
+        // Without a gradient to fill (validation), the same objective from the forward passes.
+        let lossOnly = targets.withUnsafeBufferPointer { t in
+            objective.accumulate(
+                net, count: batch, sequences: { b in sequences[b].withUnsafeBufferPointer { $0 } },
+                targets: t.baseAddress!, weights: weights, into: nil)
+        }
+        #expect(lossOnly == loss)
         let h = 1e-5
         for i in net.parameters.indices {
             var plus = net

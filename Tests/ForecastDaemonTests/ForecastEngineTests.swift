@@ -86,6 +86,28 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         }
     }
 
+    /// A replay sends a year of hours in minutes: each reading moves the station's own time on
+    /// by an hour, which refills its allowance as an hour of the clock would.
+    @Test func aHistoryReplayedFasterThanTheClockIsNotAFlood() {
+        let e = engine { $0.stationReadingsPerMinute = 5 }
+        var refused = 0
+        for h in 0..<500 {
+            if case .rejected = e.ingest(station: "replay", payload: payload(hour: start - 500 + Int64(h)), retained: false, now: now) {
+                refused += 1
+            }
+        }
+        #expect(refused == 0)
+        #expect(e.snapshot().accepted == 500 && e.snapshot().forecasts == 500 - 23)
+        // Many readings for the newest hour are still a flood: 4 tokens were left.
+        for m in 1..<20 {
+            if case .rejected(let r) = e.ingest(station: "replay", payload: payload(hour: start - 1, minute: Int64(m)), retained: false, now: now) {
+                #expect(r.code == .flood)
+                refused += 1
+            }
+        }
+        #expect(refused == 15)
+    }
+
     @Test func anHourCompletesWhenTheNextHourStartsWhenSeveralReadingsAreExpected() {
         let e = engine { $0.readingsPerHour = 4 }
         for h in 0..<24 {

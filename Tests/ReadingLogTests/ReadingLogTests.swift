@@ -39,11 +39,41 @@ import Testing
         #expect(try log.recent(hours: 24) == readings)
     }
 
-    @Test func pruneKeepsTheRetentionPeriod() throws {
+    @Test func theCursorHandsEachStationOverInHourOrderWhateverTheArrivalOrder() throws {
         let log = try ReadingLog(path: path)
-        try log.append((0..<(24 * 10)).map { .init(reading: reading("a", 5000 + Int64($0)), arrived: 1) })
-        #expect(try log.prune(keepingDays: 7) == 24 * 3 - 1)
-        #expect(try log.count() == 24 * 7 + 1)
+        // Interleaved as they arrive live, one station late by a few hours, and two readings in
+        // one hour (kept in their arrival order).
+        var arriving: [Reading] = []
+        for h in Int64(0)..<30 { arriving += [reading("b", 100 + h, pm: Double(h)), reading("a", 100 + h)] }
+        arriving += [reading("a", 95), reading("b", 110, pm: 99)]
+        try log.append(arriving.map { .init(reading: $0, arrived: 1) })
+        #expect(try log.newestHour() == 129)
+        var seen: [Reading] = []
+        try log.forEachByStation { seen.append($0) }
+        #expect(seen.count == arriving.count)
+        #expect(seen.map(\.station) == [String](repeating: "a", count: 31) + [String](repeating: "b", count: 31))
+        #expect(seen.prefix(31).map(\.hour) == [95] + Array(100..<130))
+        let b = seen.suffix(31)
+        #expect(b.map(\.hour) == Array(100...110) + [110] + Array(111..<130))
+        #expect(b.filter { $0.hour == 110 }.map(\.pm25) == [10, 99])
+        #expect(try ReadingLog(path: NSTemporaryDirectory() + "aqcast-empty-\(UUID().uuidString).sqlite").newestHour() == nil)
+    }
+
+    @Test func pruneKeepsTheRetentionPeriodCountedFromArrival() throws {
+        let log = try ReadingLog(path: path)
+        let now = 1_800_000_000.0
+        // Ten days of live readings, each arriving at its hour.
+        let liveFirst = Int64(now / 3600) - 24 * 10 + 1
+        try log.append((0..<(24 * 10)).map {
+            .init(reading: reading("live", liveFirst + Int64($0)), arrived: Double((liveFirst + Int64($0)) * 3600 + 60))
+        })
+        // Three years of history imported an hour ago: old hours, a new arrival.
+        try log.append((0..<(24 * 365 * 3)).map { .init(reading: reading("imported", 300_000 + Int64($0)), arrived: now - 3600) })
+        let pruned = try log.prune(keepingDays: 7, now: now)
+        #expect(pruned == 24 * 3 - 1)
+        #expect(try log.count() == 24 * 7 + 1 + 24 * 365 * 3)
+        // Seven days on, the imported history's arrival is past the retention too.
+        #expect(try log.prune(keepingDays: 7, now: now + 7 * 86_400) == 24 * 365 * 3 + 24 * 7)
     }
 
     @Test func refusedPayloadsAreKeptUpToTheBound() throws {
