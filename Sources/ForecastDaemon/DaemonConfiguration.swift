@@ -56,3 +56,13 @@ extension ForecastEngine.Settings {
         stationReadingsPerMinute = c.stationReadingsPerMinute
     }
 }
+
+extension DaemonConfiguration {
+    /// Whether becoming `other` takes a restart: anything but the forecast settings a reload
+    /// applies (``apply(forecastSettingsFrom:)``) changed.
+    public func needsRestart(toBecome other: DaemonConfiguration) -> Bool {
+        var a = self
+        a.apply(forecastSettingsFrom: other)
+        return a != other
+    }
+}

@@ -29,10 +29,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let stateTopic: (prefix: String, suffix: String)
     private var readySent = false
     private var brokerState = "connecting"
-    /// Rejections logged per station in the current minute (the counters have them all).
-    private var rejectionsLogged: [String: Int] = [:]
-    private var rejectionMinute = 0.0
-    static let rejectionsLoggedPerMinute = 30
+    /// Which refusals get a journal line this minute (the counters have them all).
+    private var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
     private var connection: MQTTConnection?
     /// The reading log's writer; it opens the log later when it cannot be opened at start.
     private let logWriter: ReadingLogWriter
@@ -154,39 +152,6 @@ public final class ForecastService: Service, @unchecked Sendable {
         notifier.flush()
     }
 
-    /// The systemd credential the unit passes (`LoadCredential=mqtt-password`), used when no
-    /// password file is configured.
-    static let passwordCredential = "mqtt-password"
-
-    static func mqttSettings(_ c: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws -> MQTTSettings
-    {
-        var password: String?
-        var passwordFile = c.passwordFile
-        if passwordFile.isEmpty, let credentials = environment["CREDENTIALS_DIRECTORY"],
-            FileManager.default.fileExists(atPath: credentials + "/" + passwordCredential)
-        {
-            passwordFile = credentials + "/" + passwordCredential
-        }
-        if !passwordFile.isEmpty {
-            guard let data = FileManager.default.contents(atPath: passwordFile) else {
-                throw ConfigurationError(file: passwordFile, key: "broker.password_file", reason: "cannot be read")
-            }
-            password = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        }
-        var tls: MQTTSettings.TLS?
-        if !c.tlsCAFile.isEmpty {
-            tls = .init(
-                caFile: c.tlsCAFile, certificateFile: c.tlsCertificateFile.isEmpty ? nil : c.tlsCertificateFile,
-                keyFile: c.tlsKeyFile.isEmpty ? nil : c.tlsKeyFile)
-        }
-        return MQTTSettings(
-            host: c.brokerHost, port: c.brokerPort, clientID: c.clientID, cleanSession: false,
-            keepAliveSeconds: c.keepAliveSeconds, username: c.username.isEmpty ? nil : c.username, password: password,
-            tls: tls, will: .init(topic: c.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true),
-            protocolVersion: MQTTSettings.ProtocolVersion(rawValue: c.protocolVersion) ?? .auto)
-    }
-
     // MARK: network thread
 
     /// Runs on the MQTT network thread for each message.
@@ -209,7 +174,7 @@ public final class ForecastService: Service, @unchecked Sendable {
                     logger.warning(
                         "weather forecast rejected: \(r.reason)",
                         metadata: [
-                            "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
+                            "station": "\(RejectionLogLimiter.printable(station))", "topic": "\(RejectionLogLimiter.printable(message.topic))",
                             "reason": "\(r.code.rawValue)",
                         ])
                 }
@@ -217,7 +182,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             return
         }
         guard let station = pattern.station(in: message.topic) else {
-            logger.warning("message on an unexpected topic", metadata: ["topic": "\(Self.printable(message.topic))"])
+            logger.warning("message on an unexpected topic", metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))"])
             return
         }
         let now = Date().timeIntervalSince1970
@@ -253,13 +218,13 @@ public final class ForecastService: Service, @unchecked Sendable {
     ) {
         let station = station ?? pattern.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
         logWriter.enqueueRejected(
-            .init(arrived: now, station: Self.printable(station), topic: Self.printable(message.topic),
+            .init(arrived: now, station: RejectionLogLimiter.printable(station), topic: RejectionLogLimiter.printable(message.topic),
                   code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
         guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
         logger.warning(
             "reading rejected: \(r.reason)",
             metadata: [
-                "station": "\(Self.printable(station))", "topic": "\(Self.printable(message.topic))",
+                "station": "\(RejectionLogLimiter.printable(station))", "topic": "\(RejectionLogLimiter.printable(message.topic))",
                 "reason": "\(r.code.rawValue)",
             ])
     }
@@ -321,27 +286,25 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
-    /// At most ``rejectionsLoggedPerMinute`` lines a minute per station, and one a minute for a
-    /// flooding station, so a misbehaving sensor cannot flood the journal; the map is cleared
-    /// every minute, so random station ids cannot grow it without bound.
+    /// Whether this refusal gets a journal line (``RejectionLogLimiter``); says once a minute
+    /// that lines are being held back, and what was held back when the minute is over.
     private func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
-        lock.withLock {
-            if now - rejectionMinute >= 60 {
-                rejectionMinute = now
-                rejectionsLogged.removeAll(keepingCapacity: true)
-            }
-            let key = code == .flood ? "flood " + station : station
-            let limit = code == .flood ? 1 : Self.rejectionsLoggedPerMinute
-            let n = rejectionsLogged[key, default: 0]
-            guard n < limit else { return false }
-            rejectionsLogged[key] = n + 1
-            return true
+        reportHeldBackRejections(now: now)
+        let verdict = lock.withLock { rejectionLog.admit(station: station, code: code) }
+        if verdict == .holdBack(first: true) {
+            logger.warning(
+                "more refused readings than the journal takes this minute; the rest are counted, not logged",
+                metadata: ["per_station": "\(RejectionLogLimiter.perStation)", "total": "\(RejectionLogLimiter.total)"])
         }
+        return verdict == .log
     }
 
-    /// Station ids and topics as they may appear in the journal: control characters escaped.
-    static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined().prefix(200))
+    /// The counts of the refusals held back in the minute that ended, as one line.
+    private func reportHeldBackRejections(now: Double = Date().timeIntervalSince1970) {
+        guard let counts = lock.withLock({ rejectionLog.endedMinute(now: now) }) else { return }
+        var metadata: Logger.Metadata = ["held_back": "\(counts.values.reduce(0, +))"]
+        for (code, n) in counts { metadata[code.rawValue] = "\(n)" }
+        logger.warning("refused readings not logged in the last minute: \(counts.values.reduce(0, +))", metadata: metadata)
     }
 
     // MARK: tasks
@@ -367,6 +330,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
             notifier.status(statusLine())
+            reportHeldBackRejections()
         }
     }
 
@@ -406,7 +370,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         do {
             let (config, model, name) = try loader()
             let old = lock.withLock { configuration }
-            if Self.needsRestart(old, config) {
+            if old.needsRestart(toBecome: config) {
                 logger.warning("broker and topic settings changed; they take effect at the next restart")
             }
             engine.replace(model: model, modelName: name, settings: .init(config))
@@ -417,12 +381,6 @@ public final class ForecastService: Service, @unchecked Sendable {
                          metadata: ["reason": "\(error)"])
         }
         notifier.ready(status: statusLine())
-    }
-
-    static func needsRestart(_ a: DaemonConfiguration, _ b: DaemonConfiguration) -> Bool {
-        var a = a
-        a.apply(forecastSettingsFrom: b)
-        return a != b
     }
 }
 

@@ -125,8 +125,8 @@ public struct JournalLogHandler: LogHandler {
         return out
     }
 
-    /// Sends one entry as a datagram to the socket at `path`, without waiting; 0, or a
-    /// negative errno.
+    /// Sends one entry as a datagram to the socket at `path`, waiting at most a second for
+    /// room; 0, or a negative errno.
     static func sendDatagram(_ fields: [(String, String)], to path: String) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -138,13 +138,16 @@ public struct JournalLogHandler: LogHandler {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return -errno }
         defer { close(fd) }
+        // A burst waits for the reader (the kernel queues only a few datagrams unread), but
+        // not for long: a reader that stopped costs an entry a second (it goes to standard
+        // error), not a stalled daemon.
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let entry = nativeEntry(fields)
         let sent = entry.withUnsafeBytes { bytes in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    // Never waits: a receiver that falls behind costs an entry (it goes to
-                    // standard error), not a stalled daemon.
-                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0,
+                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0,
                            socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }

@@ -364,6 +364,28 @@ let base: Int64 = 385_000
         #expect(stopped != nil, "the counters should still have all 100")
     }
 
+    /// Garbage on a new id each time: the journal takes 100 lines a minute in all and says,
+    /// once, that it holds the rest back; the counters still have every refusal.
+    @Test func idsThatChangeWithEveryMessageCannotFloodTheJournal() throws {
+        let broker = try Broker()
+        let daemon = try startDaemon(broker)
+        let journal = try #require(FakeJournal.shared)
+        #expect(journal.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        let publisher = try client(broker, id: "t-rotating")
+        let tag = "rot\(UUID().uuidString.prefix(6))"
+        for i in 0..<300 { try publisher.publish(topic: "aq/\(tag)-\(i)/reading", payload: Array("garbage".utf8), qos: 1) }
+        let stopped = { () -> [String: String]? in
+            journal.all().first { $0["MESSAGE"] == "stopped" && $0["REJECTED"] == "300" }
+        }
+        sleep(2)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        let lines = journal.all().filter { ($0["STATION"] ?? "").hasPrefix(tag + "-") && $0["REASON"] == "not_json" }.count
+        #expect(lines == 100, "journal lines for 300 bad payloads on 300 ids: \(lines)")
+        #expect(journal.all().contains { $0["MESSAGE"]?.hasPrefix("more refused readings than the journal takes this minute") == true })
+        #expect(journal.wait(seconds: 2) { _ in stopped() != nil } != nil, "the counters should still have all 300")
+    }
+
     @Test func brokerRestartedMidStreamLosesNoAcceptedReading() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)

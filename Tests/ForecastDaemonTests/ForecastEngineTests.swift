@@ -233,3 +233,29 @@ extension Result where Failure == Rejection {
         #expect(String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self) == #"{"station":"s","state":"forecasting"}"#)
     }
 }
+
+@Suite struct RejectionLogLimiterTests {
+    @Test func boundsLinesPerStationAndInAllAndCountsWhatItHoldsBack() {
+        var limiter = RejectionLogLimiter(now: 0)
+        // One station: 30 lines, the rest held back.
+        var verdicts = (0..<40).map { _ in limiter.admit(station: "loud", code: .notJSON) }
+        #expect(verdicts.filter { $0 == .log }.count == 30)
+        #expect(verdicts[30] == .holdBack(first: true) && verdicts[31] == .holdBack(first: false))
+        // Ids that change with every message: 70 more lines make the minute's 100, no more.
+        verdicts = (0..<500).map { limiter.admit(station: "id-\($0)", code: .badStation) }
+        #expect(verdicts.filter { $0 == .log }.count == 70)
+        #expect(!verdicts.contains(.holdBack(first: true)), "the minute already said it holds lines back")
+        #expect(limiter.endedMinute(now: 59.9) == nil, "the minute is not over")
+        #expect(limiter.endedMinute(now: 60) == [.notJSON: 10, .badStation: 430])
+        // A new minute: lines again, and nothing to report for a quiet one.
+        #expect(limiter.admit(station: "loud", code: .notJSON) == .log)
+        #expect(limiter.endedMinute(now: 130) == nil)
+    }
+
+    @Test func aFloodingStationGetsOneLineAMinute() {
+        var limiter = RejectionLogLimiter(now: 0)
+        #expect(limiter.admit(station: "s", code: .flood) == .log)
+        #expect(limiter.admit(station: "s", code: .flood) == .holdBack(first: true))
+        #expect(limiter.admit(station: "s", code: .notJSON) == .log)
+    }
+}
