@@ -14,6 +14,11 @@ public final class ForecastEngine: @unchecked Sendable {
         public var readingsPerHour = 1
         public var maximumFutureSeconds = 600
         public var stationReadingsPerMinute = 600
+        /// Stations held at most; a reading or weather forecast for one more is refused.
+        public var maximumStations = 100_000
+        /// A station that sent nothing for this long leaves memory (its log stays); its next
+        /// reading starts a new window.
+        public var stationExpiryHours = 168
 
         public init() {}
     }
@@ -56,6 +61,8 @@ public final class ForecastEngine: @unchecked Sendable {
     private var settings: Settings
     private var stations: [String: Station] = [:]
     private var counters = Counters()
+    /// When stations were last looked over for expiry (once a minute of the callers' clock).
+    private var lastSweep = -Double.infinity
 
     public init(
         model: ModelFile, modelName: String, settings: Settings, onAccepted: (@Sendable (Reading) -> Void)? = nil
@@ -128,9 +135,27 @@ public final class ForecastEngine: @unchecked Sendable {
             return reject(
                 Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
         }
-        if stations[station] == nil { stations[station] = newStation(now: now) }
+        if let refused = admit(station, now: now) { return reject(refused) }
         // In place: a copy of the station would copy its window on every reading.
         return update(&stations[station]!, with: reading, now: now)
+    }
+
+    /// Makes room for `station` if it is new: drops the stations that expired, then refuses a
+    /// new one past ``Settings/maximumStations``.
+    private func admit(_ station: String, now: Double) -> Rejection? {
+        if now - lastSweep >= 60 {
+            lastSweep = now
+            let limit = Double(settings.stationExpiryHours) * 3600
+            stations = stations.filter { now - $0.value.lastRefill <= limit }
+        }
+        guard stations[station] == nil else { return nil }
+        guard stations.count < settings.maximumStations else {
+            return Rejection(
+                .tooManyStations,
+                "already \(settings.maximumStations) stations (max_stations); readings for a new one are refused")
+        }
+        stations[station] = newStation(now: now)
+        return nil
     }
 
     /// Rebuilds station windows from logged readings (oldest first) and forecasts at once from
@@ -139,7 +164,7 @@ public final class ForecastEngine: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         for r in readings {
-            if stations[r.station] == nil { stations[r.station] = newStation(now: now) }
+            guard admit(r.station, now: now) == nil else { continue }
             _ = stations[r.station]!.window.add(r)
         }
         var out: [StationForecast] = []
@@ -170,6 +195,10 @@ public final class ForecastEngine: @unchecked Sendable {
             counters.rejected[r.code, default: 0] += 1
             return .failure(r)
         case .success(let h): hours = h
+        }
+        if let refused = admit(station, now: now) {
+            counters.rejected[refused.code, default: 0] += 1
+            return .failure(refused)
         }
         store(hours, station: station, now: now)
         return .success(stations[station]!.weather.count)

@@ -16,6 +16,8 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         case flood = "flood"
         /// The previous process died while handling this very message.
         case poison = "poison"
+        /// A reading or weather forecast for a new station past `max_stations`.
+        case tooManyStations = "too_many_stations"
     }
 
     public var code: Code

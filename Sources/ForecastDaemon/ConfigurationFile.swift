@@ -82,6 +82,8 @@ public enum ConfigurationFile {
             "readings_per_hour": integer(\.readingsPerHour, 1...3600),
             "max_future_seconds": integer(\.maximumFutureSeconds, 0...86400),
             "station_readings_per_minute": integer(\.stationReadingsPerMinute, 1...1_000_000),
+            "max_stations": integer(\.maximumStations, 1...10_000_000),
+            "station_expiry_hours": integer(\.stationExpiryHours, 1...87_600),
         ],
         "model": ["path": string(\.modelPath)],
         "state": [

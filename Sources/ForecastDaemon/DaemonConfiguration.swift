@@ -30,6 +30,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var readingsPerHour = 1
     public var maximumFutureSeconds = 600
     public var stationReadingsPerMinute = 600
+    public var maximumStations = 100_000
+    public var stationExpiryHours = 168
 
     /// Empty: the shipped default model.
     public var modelPath = ""
@@ -54,6 +56,8 @@ extension ForecastEngine.Settings {
         readingsPerHour = c.readingsPerHour
         maximumFutureSeconds = c.maximumFutureSeconds
         stationReadingsPerMinute = c.stationReadingsPerMinute
+        maximumStations = c.maximumStations
+        stationExpiryHours = c.stationExpiryHours
     }
 }
 

@@ -392,6 +392,8 @@ extension DaemonConfiguration {
         readingsPerHour = other.readingsPerHour
         maximumFutureSeconds = other.maximumFutureSeconds
         stationReadingsPerMinute = other.stationReadingsPerMinute
+        maximumStations = other.maximumStations
+        stationExpiryHours = other.stationExpiryHours
         modelPath = other.modelPath
         logLevel = other.logLevel
         retentionDays = other.retentionDays

@@ -37,8 +37,9 @@ struct RejectionLogLimiter: Sendable {
     }
 
     mutating func admit(station: String, code: Rejection.Code) -> Verdict {
-        let key = code == .flood ? "flood " + station : station
-        let limit = code == .flood ? 1 : Self.perStation
+        // A flooding station gets one line a minute, and so do all refused new stations together.
+        let key = code == .flood ? "flood " + station : code == .tooManyStations ? "too many stations" : station
+        let limit = code == .flood || code == .tooManyStations ? 1 : Self.perStation
         let n = byStation[key, default: 0]
         guard n < limit, logged < Self.total else {
             let first = heldBack.isEmpty

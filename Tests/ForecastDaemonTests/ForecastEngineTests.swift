@@ -257,5 +257,62 @@ extension Result where Failure == Rejection {
         #expect(limiter.admit(station: "s", code: .flood) == .log)
         #expect(limiter.admit(station: "s", code: .flood) == .holdBack(first: true))
         #expect(limiter.admit(station: "s", code: .notJSON) == .log)
+        // Refused new stations share one line a minute, whatever their ids.
+        #expect(limiter.admit(station: "new-1", code: .tooManyStations) == .log)
+        #expect(limiter.admit(station: "new-2", code: .tooManyStations) == .holdBack(first: false))
+    }
+}
+
+@Suite struct StationBoundTests {
+    let start: Int64 = 385_000
+    var now: Double { Double(start + 100) * 3600 }
+
+    func engine(maximum: Int, expiryHours: Int = 168) -> ForecastEngine {
+        var s = ForecastEngine.Settings()
+        s.maximumStations = maximum
+        s.stationExpiryHours = expiryHours
+        return ForecastEngine(model: Shipped.model, modelName: "m.json", settings: s)
+    }
+
+    /// Past max_stations a new station is refused with its own code (no state, no memory);
+    /// the stations already held go on.
+    @Test func aNewStationPastTheBoundIsRefusedAndTheOthersGoOn() {
+        let e = engine(maximum: 3)
+        for name in ["a", "b", "c"] {
+            guard case .accepted(_, _, _, let state?) = e.ingest(station: name, payload: payload(hour: start), retained: false, now: now)
+            else { Issue.record("\(name) was not accepted with a state"); return }
+            #expect(String(decoding: state.json(station: name), as: UTF8.self).contains(#""state":"waiting""#))
+        }
+        guard case .rejected(let r) = e.ingest(station: "d", payload: payload(hour: start), retained: false, now: now) else {
+            Issue.record("a fourth station was accepted")
+            return
+        }
+        #expect(r.code == .tooManyStations && r.reason.contains("max_stations"))
+        if case .failure(let w) = e.ingestWeather(station: "e", payload: Array(#"{"hours": []}"#.utf8), now: now) {
+            #expect(w.code == .tooManyStations)
+        } else {
+            Issue.record("a weather forecast made a fourth station")
+        }
+        #expect(e.snapshot().stations == 3 && e.snapshot().rejected[.tooManyStations] == 2)
+        if case .rejected = e.ingest(station: "a", payload: payload(hour: start + 1), retained: false, now: now) {
+            Issue.record("a held station was refused")
+        }
+    }
+
+    /// A station silent for station_expiry_hours leaves memory and makes room; its next reading
+    /// starts a new window.
+    @Test func aSilentStationExpiresAndMakesRoom() {
+        let e = engine(maximum: 2, expiryHours: 2)
+        _ = e.ingest(station: "quiet", payload: payload(hour: start), retained: false, now: now)
+        _ = e.ingest(station: "busy", payload: payload(hour: start), retained: false, now: now)
+        let later = now + 2 * 3600 + 61
+        guard case .accepted = e.ingest(station: "new", payload: payload(hour: start + 2), retained: false, now: later) else {
+            Issue.record("no room made by the expired stations")
+            return
+        }
+        #expect(e.snapshot().stations == 1)
+        guard case .accepted(_, _, let waiting?, _) = e.ingest(station: "quiet", payload: payload(hour: start + 3), retained: false, now: later)
+        else { Issue.record("the expired station's reading was refused"); return }
+        #expect(waiting.hasPrefix("window incomplete: 1 of 24 hours"), "\(waiting)")
     }
 }
