@@ -17,7 +17,7 @@ public struct TrainingSeries: Sendable {
 
     /// The readings of the hours in `hours` (any order), through a ``Builder``.
     public init(readings: [Reading], hours: Range<Int64> = Int64.min..<Int64.max, maximumGapHours: Int = 3,
-                minimumRows: Int = 32) {
+                minimumRows: Int = Builder.defaultMinimumRows) {
         let kept = readings.indices.filter { hours.contains(readings[$0].hour) }.sorted {
             let a = readings[$0], b = readings[$1]
             return (a.station, a.hour, $0) < (b.station, b.hour, $1)
@@ -28,6 +28,12 @@ public struct TrainingSeries: Sendable {
     }
 
     public var rowCount: Int { segments.reduce(0) { $0 + $1.rowCount } }
+
+    /// Origins the recursive trainer can draw: hours with `steps` rows up to them and `hours`
+    /// after them in the same run.
+    public func originCount(steps: Int, hours: Int) -> Int {
+        segments.reduce(0) { $0 + max(0, $1.rowCount - steps - hours + 1) }
+    }
 }
 
 extension TrainingSeries {
@@ -54,7 +60,10 @@ extension TrainingSeries {
         /// Readings that came out of order (an earlier hour of the station) and were left out.
         public private(set) var outOfOrder = 0
 
-        public init(maximumGapHours: Int, minimumRows: Int = 32) {
+        /// Runs this short or shorter are dropped unless a caller says otherwise.
+        public static let defaultMinimumRows = 32
+
+        public init(maximumGapHours: Int, minimumRows: Int = defaultMinimumRows) {
             self.maximumGapHours = maximumGapHours
             self.minimumRows = minimumRows
         }

@@ -62,6 +62,20 @@ extension ForecastEngine.Settings {
 }
 
 extension DaemonConfiguration {
+    /// Takes the settings a reload can change without reconnecting.
+    mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
+        horizonHours = other.horizonHours
+        maximumGapHours = other.maximumGapHours
+        readingsPerHour = other.readingsPerHour
+        maximumFutureSeconds = other.maximumFutureSeconds
+        stationReadingsPerMinute = other.stationReadingsPerMinute
+        maximumStations = other.maximumStations
+        stationExpiryHours = other.stationExpiryHours
+        modelPath = other.modelPath
+        logLevel = other.logLevel
+        retentionDays = other.retentionDays
+    }
+
     /// Whether becoming `other` takes a restart: anything but the forecast settings a reload
     /// applies (``apply(forecastSettingsFrom:)``) changed.
     public func needsRestart(toBecome other: DaemonConfiguration) -> Bool {

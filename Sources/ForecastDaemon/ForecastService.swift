@@ -383,19 +383,3 @@ public final class ForecastService: Service, @unchecked Sendable {
         notifier.ready(status: statusLine())
     }
 }
-
-extension DaemonConfiguration {
-    /// Takes the settings a reload can change without reconnecting.
-    mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
-        horizonHours = other.horizonHours
-        maximumGapHours = other.maximumGapHours
-        readingsPerHour = other.readingsPerHour
-        maximumFutureSeconds = other.maximumFutureSeconds
-        stationReadingsPerMinute = other.stationReadingsPerMinute
-        maximumStations = other.maximumStations
-        stationExpiryHours = other.stationExpiryHours
-        modelPath = other.modelPath
-        logLevel = other.logLevel
-        retentionDays = other.retentionDays
-    }
-}

@@ -158,7 +158,7 @@ public struct Retraining: Sendable {
         let own = builder.finish()
         stage(.read(readings: count, trainingHours: own.rowCount, heldOutReadings: recent.count))
         let hours = 8
-        let trainCount = own.segments.reduce(0) { $0 + max(0, $1.rowCount - PRSADataset.steps - hours + 1) }
+        let trainCount = own.originCount(steps: PRSADataset.steps, hours: hours)
         let heldOutHours = Set(recent.lazy.filter { $0.hour >= split }.map { HourKey(station: $0.station, hour: $0.hour) })
             .count
         guard trainCount >= minimumTrainingWindows, heldOutHours >= minimumHoldoutWindows else {
@@ -167,9 +167,8 @@ public struct Retraining: Sendable {
                     + "\(heldOutHours) station-hours in the last \(holdoutDays) days (need \(minimumHoldoutWindows))")
         }
         let logged = Set(own.segments.map(\.station))
-        let pooled = Self.pooled(own, prior: prior.filter { !logged.contains($0.station) }, before: split)
-        stage(.training(samples: pooled.segments.reduce(0) { $0 + max(0, $1.rowCount - PRSADataset.steps - hours + 1) }))
-        let series = pooled
+        let series = Self.pooled(own, prior: prior.filter { !logged.contains($0.station) }, before: split)
+        stage(.training(samples: series.originCount(steps: PRSADataset.steps, hours: hours)))
         let result = RecursiveTrainer(recipe: recipe, seed: seed).train(
             series, encoding: encoding, epochDone: progress, shouldStop: shouldStop)
         let first = series.segments.map(\.firstHour).min()!
@@ -190,7 +189,7 @@ public struct Retraining: Sendable {
         var segments = own.segments
         for var p in prior where p.firstHour < before {
             let rows = Int(min(Int64(p.rowCount), before - p.firstHour))
-            guard rows > 32 else { continue }
+            guard rows > TrainingSeries.Builder.defaultMinimumRows else { continue }
             p.raw.removeSubrange((rows * f)...)
             segments.append(p)
         }

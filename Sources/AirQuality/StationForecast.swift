@@ -1,0 +1,115 @@
+import Foundation
+
+/// One published forecast.
+public struct StationForecast: Sendable, Equatable {
+    public var station: String
+    public var basedOnHour: Int64
+    public var issuedAt: Double
+    public var model: String
+    public var hours: [ForecastHour]
+    public var intervalLevels: (lower: Double, upper: Double)
+    /// Hours ahead whose weather came from the weather-forecast topic (the rest held).
+    public var weatherSupplied = 0
+
+    public init(
+        station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
+        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0
+    ) {
+        self.station = station
+        self.basedOnHour = basedOnHour
+        self.issuedAt = issuedAt
+        self.model = model
+        self.hours = hours
+        self.intervalLevels = intervalLevels
+        self.weatherSupplied = weatherSupplied
+    }
+
+    public static func == (a: StationForecast, b: StationForecast) -> Bool {
+        a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
+            && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.weatherSupplied == b.weatherSupplied
+    }
+
+    /// The JSON published to the forecast topic, written straight into bytes (this runs for
+    /// every completed hour of every station).
+    public func json() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + 96 * hours.count)
+        func text(_ s: String) { out.append(contentsOf: s.utf8) }
+        let issued = Int64(issuedAt.rounded(.down))
+        text("{\"station\":")
+        appendJSONString(station, to: &out)
+        text(",\"issued_at\":\"")
+        appendISOTime(issued, to: &out)
+        text("\",\"based_on_hour\":\"")
+        appendISOTime(basedOnHour * 3600, to: &out)
+        text("\",\"model\":")
+        appendJSONString(model, to: &out)
+        if weatherSupplied == 0 {
+            text(",\"weather\":\"held at the last observed hour")
+        } else {
+            text(",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour")
+        }
+        text("\",\"interval\":{\"lower_quantile\":")
+        text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")
+        for (i, h) in hours.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            text("{\"time\":\"")
+            appendISOTime((basedOnHour + Int64(h.horizon)) * 3600, to: &out)
+            text("\",\"horizon\":")
+            appendInteger(Int64(h.horizon), to: &out)
+            text(",\"pm25\":")
+            appendTenths(h.pm25, to: &out)
+            text(",\"lower\":")
+            appendTenths(h.lower, to: &out)
+            text(",\"upper\":")
+            appendTenths(h.upper, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        text("]}")
+        return out
+    }
+
+}
+
+extension ModelFile {
+    /// A short identity for published forecasts: file name, recipe, seed, and a hash of the
+    /// weights, so two different models never share a name.
+    public func identity(name: String) -> String {
+        "\(name) \(training.recipe.name)/seed \(training.seed)/\(Self.fingerprint(parameters))"
+    }
+}
+
+/// What a station is doing, as published (retained) to its state topic when it changes.
+public enum StationState: Sendable, Equatable {
+    case forecasting
+    case waiting(reason: String, hour: Int64)
+
+    var kind: String {
+        switch self {
+        case .forecasting: "forecasting"
+        case .waiting: "waiting"
+        }
+    }
+
+    var reason: String? {
+        if case .waiting(let reason, _) = self { return reason }
+        return nil
+    }
+
+    /// `{"station": ..., "state": "forecasting"}` or `{"station": ..., "state": "waiting",
+    /// "reason": ..., "hour": ...}`.
+    public func json(station: String) -> [UInt8] {
+        var out = Array("{\"station\":".utf8)
+        appendJSONString(station, to: &out)
+        out += Array(",\"state\":\"\(kind)\"".utf8)
+        if case .waiting(let reason, let hour) = self {
+            out += Array(",\"reason\":".utf8)
+            appendJSONString(reason, to: &out)
+            out += Array(",\"hour\":\"".utf8)
+            appendISOTime(hour * 3600, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
