@@ -6,21 +6,30 @@
 #   AQCAST_DEMO_PORT   broker port (default 18830)
 #   AQCAST_DEMO_HOURS  hours of 2014 to replay (default: the whole year)
 #   AQCAST_DEMO_SPEED  data hours per real hour (default 3600: one reading a second)
+#   AQCAST_DEMO_BUILT  set to 1 to skip installing and building (the test command's check does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-swift build -c release
+if [ "${AQCAST_DEMO_BUILT:-}" != 1 ]; then
+    bash scripts/install-deps.sh
+    echo "building the release program (a few minutes the first time)"
+    swift build -c release --product aqcast
+fi
 bin=.build/release/aqcast
 port=${AQCAST_DEMO_PORT:-18830}
 hours=${AQCAST_DEMO_HOURS:-8760}
 speed=${AQCAST_DEMO_SPEED:-3600}
 
 work=$(mktemp -d)
+# Every process the demo starts, in start order; each is started on its own (no pipelines, whose
+# `$!` is only their last process), so the cleanup stops all of them.
 pids=()
 cleanup() {
     trap - EXIT INT TERM
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    # Newest first, each waited for, so the daemon says goodbye to a broker still there.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -36,19 +45,32 @@ if ! kill -0 "${pids[0]}" 2>/dev/null; then
 fi
 
 # The daemon logs to the journal when there is one, else to standard error (shown here).
+echo "starting the daemon with the shipped model; state in $work/state"
 "$bin" run --broker "127.0.0.1:$port" --state-dir "$work/state" &
 pids+=($!)
 sleep 1
 
-echo "forecasts arriving on aq/+/forecast (PM2.5 ug/m3, 5-95% interval):"
-mosquitto_sub -p "$port" -t 'aq/+/forecast' | python3 -u -c '
-import json, sys
-for line in sys.stdin:
-    f = json.loads(line)
-    hours = "  ".join("+%dh %.0f (%.0f-%.0f)" % (h["horizon"], h["pm25"], h["lower"], h["upper"]) for h in f["hours"][:8:2])
-    print("%s from %s: %s" % (f["station"], f["based_on_hour"][:13], hours), flush=True)
-' &
+# The viewer reads the station's readings, states and forecasts through a FIFO, so the
+# subscriber and the viewer are two processes of their own.
+mkfifo "$work/messages"
+mosquitto_sub -p "$port" -v -t 'aq/beijing/reading' -t 'aq/beijing/state' -t 'aq/beijing/forecast' \
+    > "$work/messages" &
 pids+=($!)
+subscriber=$!
+python3 -u scripts/demo-view.py < "$work/messages" &
+pids+=($!)
+viewer=$!
+sleep 0.5
 
-"$bin" replay --broker "127.0.0.1:$port" --station beijing --from 2014-01-01T00 --hours "$hours" --speed "$speed"
+echo "replaying $hours hours of 2014 as station beijing, $speed data hours per real hour"
+if ! "$bin" replay --broker "127.0.0.1:$port" --station beijing --from 2014-01-01T00 --hours "$hours" \
+    --speed "$speed" 2> "$work/replay.log"; then
+    cat "$work/replay.log" >&2
+    exit 1
+fi
 sleep 1
+# The subscriber's end is the viewer's end of input: it prints the scores and exits.
+kill "$subscriber" 2>/dev/null || true
+wait "$viewer" 2>/dev/null || true
+echo "replay done:"
+tail -n 1 "$work/replay.log" | fold -s -w 78

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the packages, builds everything with warnings as errors (the release program too:
 # the retraining tests run it, and `make install` installs it), runs the whole test suite, then
-# checks the systemd units and `make install`/`make uninstall` (in a scratch folder).
+# checks the systemd units and `make install`/`make uninstall` (in a scratch folder) and runs
+# the demo briefly (scripts/check-demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,3 +10,4 @@ swift build --build-tests
 swift build -c release --product aqcast
 swift test --skip-build
 bash scripts/check-units.sh
+bash scripts/check-demo.sh
