@@ -25,7 +25,8 @@ let package = Package(
     name: "aqcast",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "aqcast", targets: ["aqcast"])
+        .executable(name: "aqcast", targets: ["aqcast"]),
+        .executable(name: "aqcast-bench", targets: ["aqcast-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,34 +68,65 @@ let package = Package(
             swiftSettings: strict),
         // One inline function: flush subnormals to zero on the training thread.
         .target(name: "CFloatEnvironment"),
-        // Air-quality domain: PRSA reader, feature preparation, windows, training,
-        // recursive evaluation, the model file, the HTML report.
+        // The air-quality domain the daemon runs: readings and their wire format, station
+        // windows, the forecaster and the forecast engine, the model file.
         .target(
             name: "AirQuality",
-            dependencies: ["DeepRNN", "CFloatEnvironment", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["DeepRNN", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
+        // Making and judging models: dataset readers, preparation, trainers and recipes,
+        // evaluation and backtest, the HTML report.
+        .target(
+            name: "Training",
+            dependencies: ["AirQuality", "DeepRNN", "ReadingLog", "CFloatEnvironment"],
+            swiftSettings: strict),
+        // Model files on disk: durable writes, the store's versions, the current model and
+        // the changelog of promotions.
+        .target(name: "ModelStore", dependencies: ["AirQuality"], swiftSettings: strict),
+        // What the commands of both programs share: the shipped files, the data options,
+        // CommandFailure.
+        .target(
+            name: "CommandSupport",
+            dependencies: ["AirQuality", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        // The program: each command parses its arguments and delegates.
         .executableTarget(
             name: "aqcast",
             dependencies: [
-                "AirQuality", "DeepRNN", "ForecastDaemon", "MQTTClient", "SystemdSupport", "ReadingLog",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AirQuality", "DeepRNN", "Training", "ModelStore", "ForecastDaemon", "MQTTClient", "SystemdSupport",
+                "ReadingLog", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The benchmarks, a program of their own that `make install` leaves out; the daemon
+        // benches start the `aqcast` program built beside it.
+        .executableTarget(
+            name: "aqcast-bench",
+            dependencies: [
+                "AirQuality", "DeepRNN", "Training", "ForecastDaemon", "MQTTClient", "ReadingLog", "CommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "DeepRNNTests", dependencies: ["DeepRNN"], swiftSettings: strict),
         .testTarget(
             name: "ReadingLogTests",
-            dependencies: ["ReadingLog", "AirQuality", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ReadingLog", "AirQuality", "Training", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(
             name: "ForecastDaemonTests",
-            dependencies: ["ForecastDaemon", "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog"],
+            dependencies: [
+                "ForecastDaemon", "AirQuality", "Training", "ModelStore", "MQTTClient", "SystemdSupport", "ReadingLog",
+            ],
             swiftSettings: strict),
+        .testTarget(name: "AirQualityTests", dependencies: ["AirQuality"], swiftSettings: strict),
         .testTarget(
-            name: "AirQualityTests",
-            dependencies: ["AirQuality", "DeepRNN", .product(name: "RealModule", package: "swift-numerics")],
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "AirQuality", "DeepRNN", "ModelStore", .product(name: "RealModule", package: "swift-numerics"),
+            ],
             resources: [.copy("Fixtures")], swiftSettings: strict),
     ]
 )

@@ -254,11 +254,6 @@ public struct ModelFile: Codable, Sendable {
         return try decode(data, path: path)
     }
 
-    /// Writes the file atomically (a temporary file renamed over the target).
-    public func write(path: String) throws {
-        try DurableFile.write(encoded(), to: path)
-    }
-
     static func explain(_ error: DecodingError) -> String {
         func at(_ path: [CodingKey]) -> String {
             path.isEmpty ? "the top level" : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")

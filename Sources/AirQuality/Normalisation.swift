@@ -33,20 +33,6 @@ public struct Normalisation: Codable, Sendable, Equatable {
         self.target = target
     }
 
-    /// Ranges over every row of the series, as the course does (train and test together).
-    public init(fittedTo series: PreparedSeries) {
-        let n = PreparedSeries.featureCount
-        features = (0..<n).map { f in
-            MinMaxRange(covering: stride(from: f, to: series.features.count, by: n).lazy.map { series.features[$0] })
-        }
-        target = MinMaxRange(covering: series.targets)
-    }
-
-    /// The series' features and targets, normalised (row-major features, as in the series).
-    public func normalised(_ series: PreparedSeries) -> (features: [Double], targets: [Double]) {
-        (normalised(inputs: series.features), series.targets.map { target.normalise($0) })
-    }
-
     /// Rows of inputs (row-major, as many per row as there are ranges), each normalised by its
     /// input's range.
     public func normalised(inputs: [Double]) -> [Double] {

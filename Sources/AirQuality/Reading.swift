@@ -70,28 +70,3 @@ extension WindDirection {
         }
     }
 }
-
-extension PRSARecord {
-    /// Unix seconds of the row's hour (the file's hours are taken as UTC).
-    public var unixTime: Int64 {
-        let days = daysFromCivil(year: Int64(year), month: Int64(month), day: Int64(day))
-        return days * 86400 + Int64(hour) * 3600
-    }
-}
-
-extension Reading {
-    /// The rows of a PRSA file as one station's readings, hour by hour; rows without PM2.5 are
-    /// left out (a sensor that missed the hour), the wind is de-accumulated, and a wind below
-    /// ``WindDirection/calmBelow`` counts as calm, as for live readings.
-    public static func fromPRSA(_ records: [PRSARecord], station: String) -> [Reading] {
-        let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
-        return records.indices.compactMap { i in
-            let r = records[i]
-            guard let pm = r.pm25 else { return nil }
-            return Reading(
-                station: station, time: r.unixTime, pm25: pm, dewPoint: r.dewPoint, temperature: r.temperature,
-                pressure: r.pressure, windDirection: speeds[i] < WindDirection.calmBelow ? .calm : r.windDirection,
-                windSpeed: speeds[i])
-        }
-    }
-}

@@ -90,3 +90,17 @@ public func appendJSONString(_ text: String, to out: inout [UInt8]) {
     }
     out.append(UInt8(ascii: "\""))
 }
+
+/// `value` with `digits` decimals, without Foundation.
+public func formatFixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let negative = value < 0
+    let scaled = (abs(value) * scale).rounded()
+    let whole = Int(scaled / scale)
+    var frac = String(Int(scaled - Double(whole) * scale))
+    while frac.count < digits { frac = "0" + frac }
+    let body = digits > 0 ? "\(whole).\(frac)" : "\(whole)"
+    return negative && scaled != 0 ? "-" + body : body
+}

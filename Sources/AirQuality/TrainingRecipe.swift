@@ -101,3 +101,19 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         return RNNArchitecture(inputSize: inputSize, hiddenSizes: hiddenSizes, biases: biases, skip: skip)
     }
 }
+/// One epoch's figures, reported as training goes.
+public struct EpochReport: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// Mean of `(a - y)^2 / 2` over the epoch's training windows, as seen during the epoch.
+    public var trainLoss: Double
+    public var validationLoss: Double
+    public var isBest: Bool
+
+    public init(epoch: Int, trainLoss: Double, validationLoss: Double, isBest: Bool) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.validationLoss = validationLoss
+        self.isBest = isBest
+    }
+}
+

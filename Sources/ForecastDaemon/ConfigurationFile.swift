@@ -90,7 +90,7 @@ public enum ConfigurationFile {
             "directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500),
             "commit_interval_ms": integer(\.commitIntervalMilliseconds, 10...5000),
         ],
-        "log": ["level": string(\.logLevel) { ["trace", "debug", "info", "notice", "warning", "error"].contains($0) ? nil : "must be trace, debug, info, notice, warning or error" }],
+        "log": ["level": string(\.logLevel) { DaemonConfiguration.logLevels.contains($0) ? nil : "must be " + levelList }],
     ]
 
     public static func load(path: String, into base: DaemonConfiguration = DaemonConfiguration()) throws(ConfigurationError) -> DaemonConfiguration {
@@ -103,6 +103,7 @@ public enum ConfigurationFile {
     public static func parse(_ text: String, file: String, into base: DaemonConfiguration = DaemonConfiguration()) throws(ConfigurationError) -> DaemonConfiguration {
         var config = base
         var section: String?
+        var firstLine: [String: Int] = [:]  // each section and key, where it was first given
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = n + 1
             let content = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
@@ -115,6 +116,10 @@ public enum ConfigurationFile {
                 guard keys[name] != nil else {
                     throw ConfigurationError(file: file, line: line, reason: "unknown section [\(name)] (known: \(keys.keys.sorted().joined(separator: ", ")))")
                 }
+                if let first = firstLine["[\(name)]"] {
+                    throw ConfigurationError(file: file, line: line, reason: "section [\(name)] given twice (first on line \(first))")
+                }
+                firstLine["[\(name)]"] = line
                 section = name
                 continue
             }
@@ -131,8 +136,15 @@ public enum ConfigurationFile {
                 let known = keys[section]!.keys.sorted().joined(separator: ", ")
                 throw ConfigurationError(file: file, line: line, key: qualified, reason: "unknown key (known in [\(section)]: \(known))")
             }
+            if let first = firstLine[qualified] {
+                throw ConfigurationError(file: file, line: line, key: qualified, reason: "set twice (first on line \(first))")
+            }
+            firstLine[qualified] = line
             guard let value = parseValue(valueText) else {
-                throw ConfigurationError(file: file, line: line, key: qualified, reason: "cannot read the value '\(valueText)' (quote strings: \"...\")")
+                let reason = Double(valueText) != nil
+                    ? "'\(valueText)' is not a whole number (numbers here are integers)"
+                    : "cannot read the value '\(valueText)' (quote strings: \"...\")"
+                throw ConfigurationError(file: file, line: line, key: qualified, reason: reason)
             }
             if let problem = apply(&config, value) {
                 throw ConfigurationError(file: file, line: line, key: qualified, reason: problem)
@@ -223,3 +235,7 @@ public struct TopicPattern: Sendable, Equatable {
         return String(decoding: t, as: UTF8.self)
     }
 }
+
+/// "trace, debug, info, notice, warning or error".
+let levelList = DaemonConfiguration.logLevels.dropLast().joined(separator: ", ") + " or "
+    + DaemonConfiguration.logLevels.last!

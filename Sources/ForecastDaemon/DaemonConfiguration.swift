@@ -43,6 +43,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// in a crash. Read at start.
     public var commitIntervalMilliseconds = 200
     public var logLevel = "info"
+    /// The levels `log.level` and `--log-level` take.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error"]
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 
 @main
 struct AQCast: AsyncParsableCommand {
@@ -8,6 +9,5 @@ struct AQCast: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ReplayCommand.self, ImportCommand.self, RetrainCommand.self, ModelsCommand.self, RollbackCommand.self,
             TrainCommand.self, EvaluateCommand.self, ForecastCommand.self, BacktestCommand.self,
-            BenchCommand.self,
         ])
 }

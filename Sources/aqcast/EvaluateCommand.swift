@@ -1,5 +1,7 @@
 import AirQuality
+import Training
 import ArgumentParser
+import CommandSupport
 import Foundation
 
 struct EvaluateCommand: ParsableCommand {

@@ -1,5 +1,7 @@
 import AirQuality
+import Training
 import ArgumentParser
+import CommandSupport
 import Foundation
 
 struct ForecastCommand: ParsableCommand {
@@ -33,24 +35,24 @@ struct ForecastCommand: ParsableCommand {
         let file = try ModelFile.load(path: modelPath)
         let path = try csv ?? ShippedFile.data()
         guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read \(path)")
+            throw CommandFailure("cannot read \(path)")
         }
         let records = try PRSAReader.parse(String(decoding: bytes, as: UTF8.self), file: path)
         guard records.count >= max(2, file.steps) else {
-            throw ValidationError("\(path) has \(records.count) rows; a forecast needs the last \(file.steps) hours")
+            throw CommandFailure("\(path) has \(records.count) rows; a forecast needs the last \(file.steps) hours")
         }
         let series = PreparedSeries(records: records)
         let end: Int
         if let at {
             guard let row = records.firstIndex(where: { $0.hourLabel == at }) else {
-                throw ValidationError("no row for hour \(at) in \(path) (expected the form 2014-06-01T12)")
+                throw CommandFailure("no row for hour \(at) in \(path) (expected the form 2014-06-01T12)")
             }
             end = row
         } else {
             end = records.count - 1
         }
         guard end + 1 >= file.steps else {
-            throw ValidationError("hour \(records[end].hourLabel) has fewer than \(file.steps) hours before it")
+            throw CommandFailure("hour \(records[end].hourLabel) has fewer than \(file.steps) hours before it")
         }
         let n = PreparedSeries.featureCount
         let window = Array(series.features[((end + 1 - file.steps) * n)..<((end + 1) * n)])

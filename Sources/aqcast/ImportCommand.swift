@@ -1,5 +1,7 @@
 import AirQuality
+import Training
 import ArgumentParser
+import CommandSupport
 import Foundation
 import ReadingLog
 
@@ -27,7 +29,7 @@ struct ImportCommand: ParsableCommand {
         let (layout, readings) = try HistoryFile.readings(path: csv, station: station)
         let stations = Set(readings.map(\.station)).sorted()
         if let bad = stations.lazy.compactMap({ ReadingDecoder.validateStation($0) }).first {
-            throw ValidationError("\(csv): \(bad)")
+            throw CommandFailure("\(csv): \(bad)")
         }
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let log = try ReadingLog(path: ReadingLog.path(inStateDirectory: stateDir))

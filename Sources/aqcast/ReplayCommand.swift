@@ -1,5 +1,7 @@
 import AirQuality
+import Training
 import ArgumentParser
+import CommandSupport
 import Foundation
 import MQTTClient
 import Synchronization
@@ -45,13 +47,13 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try csv ?? ShippedFile.data()
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
         let records = try PRSAReader.parse(String(decoding: bytes, as: UTF8.self), file: path)
         let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
         var start = 0
         if let from {
             guard let i = records.firstIndex(where: { $0.hourLabel == from }) else {
-                throw ValidationError("no row for hour \(from) in \(path)")
+                throw CommandFailure("no row for hour \(from) in \(path)")
             }
             start = i
         }

@@ -1,5 +1,8 @@
 import AirQuality
+import ModelStore
+import Training
 import ArgumentParser
+import CommandSupport
 import ForecastDaemon
 import Foundation
 import ReadingLog
@@ -84,7 +87,7 @@ struct RetrainCommand: ParsableCommand {
         let current = try ModelFile.load(path: currentPath)
         let logPath = ReadingLog.path(inStateDirectory: c.stateDirectory)
         guard FileManager.default.fileExists(atPath: logPath) else {
-            throw ValidationError("no reading log at \(logPath)")
+            throw CommandFailure("no reading log at \(logPath)")
         }
         let log = try ReadingLog(path: logPath)
         var chosen = TrainingRecipe.named(recipe)!
@@ -101,7 +104,7 @@ struct RetrainCommand: ParsableCommand {
         let progress = TrainingProgress(epochs: chosen.epochs, quiet: quiet)
         let started = Date()
         // The shipped histories' hours the shipped model trained on, pooled with the log.
-        let priorFiles = logOnly || chosen.recursiveEncoding == nil ? [] : try TrainCommand.shippedHistories()
+        let priorFiles = logOnly || chosen.recursiveEncoding == nil ? [] : try ShippedFile.histories()
         let prior = try TrainCommand.histories(priorFiles, say: say)
         let source = (["reading log \(logPath)"] + priorFiles.map { URL(fileURLWithPath: $0).lastPathComponent })
             .joined(separator: " ")
@@ -153,7 +156,7 @@ struct RetrainCommand: ParsableCommand {
             print("promoted \(store.directory)/\(name): \(change.reason); \(figures)")
             if let pid = reloadPid {
                 guard kill(pid, SIGHUP) == 0 else {
-                    throw ValidationError("promoted, but could not signal process \(pid): \(String(cString: strerror(errno)))")
+                    throw CommandFailure("promoted, but could not signal process \(pid): \(String(cString: strerror(errno)))")
                 }
                 print("asked process \(pid) to reload")
             }
@@ -212,7 +215,7 @@ struct RollbackCommand: ParsableCommand {
         let now = try ModelStore(stateDirectory: c.stateDirectory).rollback()
         print("now in use: \(now ?? "the shipped model")")
         if let pid = reloadPid, kill(pid, SIGHUP) != 0 {
-            throw ValidationError("could not signal process \(pid): \(String(cString: strerror(errno)))")
+            throw CommandFailure("could not signal process \(pid): \(String(cString: strerror(errno)))")
         }
     }
 }

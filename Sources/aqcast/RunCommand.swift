@@ -1,5 +1,7 @@
 import AirQuality
+import Training
 import ArgumentParser
+import CommandSupport
 import ForecastDaemon
 import Foundation
 import Logging
@@ -29,6 +31,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if let broker, Self.parseBroker(broker) == nil {
             throw ValidationError("--broker must be HOST:PORT with a port 1...65535, got '\(broker)'")
+        }
+        if let logLevel, !DaemonConfiguration.logLevels.contains(logLevel) {
+            throw ValidationError("--log-level must be \(DaemonConfiguration.logLevels.joined(separator: ", ")), got '\(logLevel)'")
         }
     }
 

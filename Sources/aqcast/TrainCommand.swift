@@ -1,5 +1,8 @@
 import AirQuality
+import ModelStore
+import Training
 import ArgumentParser
+import CommandSupport
 import DeepRNN
 import Foundation
 import Synchronization
@@ -95,13 +98,6 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainCommand {
     /// Every shipped history: the PRSA file and the six multi-site stations.
-    static func shippedHistories() throws -> [String] {
-        let prsa = try ShippedFile.data()
-        let folder = URL(fileURLWithPath: prsa).deletingLastPathComponent().appendingPathComponent("multisite").path
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return [prsa] + names.filter { $0.hasSuffix(".csv") }.sorted().map { folder + "/" + $0 }
-    }
-
     /// The runs of `files`' hours before `trainBefore` (`prsaTrainBefore` for a PRSA-layout
     /// file), each file reported through `say`.
     static func histories(_ files: [String], trainBefore: String = "2015-09-01", prsaTrainBefore: String = "2014-01-01",
@@ -118,7 +114,7 @@ extension TrainCommand {
     }
 
     func trainRecursive(_ chosen: TrainingRecipe, encoding: InputEncoding) throws {
-        let files = csv.isEmpty ? try Self.shippedHistories() : csv
+        let files = csv.isEmpty ? try ShippedFile.histories() : csv
         let segments = try Self.histories(files, trainBefore: trainBefore, prsaTrainBefore: prsaTrainBefore, say: printError)
         let first = segments.map(\.firstHour).min() ?? 0
         let last = segments.map(\.lastHour).max() ?? 0

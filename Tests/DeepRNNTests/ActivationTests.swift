@@ -56,15 +56,6 @@ import Testing
         let batch = window.withUnsafeBufferPointer {
             net.predict(window: $0, workspace: RNNWorkspace<Float>(architecture: a, steps: 24, batchCapacity: 3))
         }
-        let predictor = SingleWindowPredictor(network: net, maximumSteps: 24)
-        let single = window.withUnsafeBufferPointer { predictor.predict(window: $0) }
         #expect(abs(batch - reference) < 1e-5)
-        #expect(abs(single - reference) < 1e-5)
-        // Windows shorter than the maximum are fine too.
-        let short = Array(window.suffix(12 * 6))
-        let shortReference = short.withUnsafeBufferPointer {
-            net.predict(window: $0, workspace: RNNWorkspace<Double>(architecture: a, steps: 12, batchCapacity: 1))
-        }
-        #expect(abs(short.withUnsafeBufferPointer { predictor.predict(window: $0) } - shortReference) < 1e-5)
     }
 }

@@ -43,6 +43,19 @@ import Testing
         #expect(error("[broker]\nhost = unquoted\n")?.contains("cannot read the value 'unquoted'") == true)
     }
 
+    /// A key given twice, a section given twice and a fraction where a whole number belongs are
+    /// refused with both lines or the right advice, not taken silently or answered with advice
+    /// to quote strings.
+    @Test func twiceGivenKeysAndFractionsAreRefused() {
+        #expect(error("[forecast]\nhorizon = 8\n# again\nhorizon = 6\n")
+            == "t.toml line 4, key forecast.horizon: set twice (first on line 2)")
+        #expect(error("[forecast]\nhorizon = 8\n[broker]\nport = 1883\n[forecast]\nmax_gap_hours = 3\n")
+            == "t.toml line 5: section [forecast] given twice (first on line 1)")
+        #expect(error("[broker]\nport = 1883.5\n")
+            == "t.toml line 2, key broker.port: '1883.5' is not a whole number (numbers here are integers)")
+        #expect(error("[broker]\nport = 1883\n[forecast]\nhorizon = 8\n") == nil)
+    }
+
     @Test func stationIsFoundAtThePlusLevel() {
         let p = TopicPattern("sensors/+/pm")!
         #expect(p.station(in: "sensors/roof-1/pm") == "roof-1")

@@ -1,7 +1,9 @@
 import AirQuality
 @testable import ForecastDaemon
 import Foundation
+import ModelStore
 import Testing
+@testable import Training
 
 /// The release build when there is one at least as new as the debug build under test
 /// (`scripts/test.sh` makes it first): retraining takes seconds there and minutes in a debug

@@ -2,6 +2,7 @@ import AirQuality
 import Foundation
 import GRDB
 import Testing
+import Training
 
 @testable import ReadingLog
 

@@ -1,0 +1,276 @@
+import AirQuality
+import Training
+import ArgumentParser
+import CommandSupport
+import ForecastDaemon
+import Foundation
+import MQTTClient
+
+struct DaemonBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "End to end through a private mosquitto: the daemon's sustained rate against the broker's pass-through to a plain subscriber, reading-to-forecast latency at a fixed rate, and memory per station.")
+
+    @Option(help: "Stations publishing readings.")
+    var stations: Int = 1000
+
+    @Option(help: "Hours of readings per station in the throughput runs (the first 23 only fill the window).")
+    var hours: Int = 48
+
+    @Option(help: "Readings per second in the latency run.")
+    var rate: Int = 1000
+
+    @Option(help: "Seconds of the latency run.")
+    var seconds: Int = 10
+
+    @Option(help: "Stations held in memory for the memory figure (in process, no broker).")
+    var memoryStations: Int = 100_000
+
+    @Option(help: "Model file (default: the shipped model).")
+    var model: String?
+
+    func run() throws {
+        let broker = try PrivateBroker()
+        defer { broker.stop() }
+        let modelPath = try model ?? ShippedFile.model()
+        let file = try ModelFile.load(path: modelPath)
+        let base: Int64 = 385_000
+        func payload(_ hour: Int64) -> [UInt8] {
+            Array("{\"time\":\(hour * 3600),\"pm25\":\(40 + hour % 50),\"dew_point\":-5,\"temperature\":3,\"pressure\":1016,\"wind_direction\":\"NW\",\"wind_speed\":2.2}".utf8)
+        }
+        let total = stations * hours
+
+        // 1. The broker alone: every reading to a plain subscriber.
+        let plain = Counter()
+        let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
+        let publisher = try connectBench(broker.port, id: "bench-pub", subscribe: nil) { _ in }
+        /// Publishes every station's hours, hour by hour, under `aq/<prefix><n>/reading`.
+        func publishAll(prefix: String) throws {
+            for h in 0..<hours {
+                for s in 0..<stations {
+                    try publisher.publish(topic: "aq/\(prefix)\(s)/reading", payload: payload(base + Int64(h)), qos: 1)
+                }
+            }
+        }
+        let start = Date()
+        try publishAll(prefix: "s")
+        guard plain.wait(for: total, seconds: 300) else { throw CommandFailure("plain subscriber got \(plain.value) of \(total)") }
+        let plainRate = Double(total) / Date().timeIntervalSince(start)
+        subscriber.stop()
+        report("broker to a plain subscriber: \(total) readings, \(formatFixed(plainRate, 0)) readings/s")
+
+        // Forecasts of both runs below arrive here; each run waits for its own count on top.
+        let forecasts = Counter()
+        let arrivals = Arrivals()
+        let watcher = try connectBench(broker.port, id: "bench-forecasts", subscribe: "aq/+/forecast") { m in
+            forecasts.add()
+            arrivals.record(m)
+        }
+        defer { watcher.stop() }
+        let expected = stations * (hours - 23)
+        /// Publishes every station's hours under `aq/<prefix><n>/reading`, waits until each hour
+        /// from the 24th on is answered on a forecast topic, and returns readings per second.
+        func answeredRate(prefix: String, by answerer: String) throws -> Double {
+            let counted = forecasts.value
+            let start = Date()
+            try publishAll(prefix: prefix)
+            guard forecasts.wait(for: counted + expected, seconds: 600) else {
+                throw CommandFailure("the \(answerer) answered \(forecasts.value - counted) of \(expected) hours")
+            }
+            return Double(total) / Date().timeIntervalSince(start)
+        }
+
+        // 2. The ceiling: a relay that does on the wire what the daemon does (takes every reading
+        // at QoS 1 and answers each station's hours from the 24th on with a retained QoS 1
+        // message the size of a real forecast) and nothing else. No daemon can pass more
+        // readings through this broker on this machine.
+        let canned = try cannedForecast(model: file, payload: payload, base: base)
+        let relay = Relay(answer: canned)
+        let relayConnection = try connectBench(broker.port, id: "bench-relay", subscribe: "aq/+/reading") { m in relay.take(m) }
+        relay.connection = relayConnection
+        let relayRate = try answeredRate(prefix: "r", by: "relay")
+        relayConnection.stop()
+        report("relay (the daemon's traffic without its work): \(total) readings, \(expected) answers, \(formatFixed(relayRate, 0)) readings/s")
+
+        // 3. The daemon: the same readings, each hour from the 24th on answered by a forecast.
+        let daemon = try launchDaemon(port: broker.port, modelPath: modelPath)
+        // Children of this async command inherit its blocked signals; end them with SIGKILL.
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        let daemonRate = try answeredRate(prefix: "t", by: "daemon")
+        report("daemon: \(total) readings, \(expected) forecasts, \(formatFixed(daemonRate, 0)) readings/s")
+        report("ratio daemon/plain=\(formatFixed(daemonRate / plainRate, 2)) relay/plain=\(formatFixed(relayRate / plainRate, 2)) daemon/relay=\(formatFixed(daemonRate / relayRate, 2))")
+
+        // 4. Latency at a fixed rate: stations already warm, one reading each completes an hour.
+        let paced = rate * seconds
+        let sent = Sent()
+        let latencyStart = forecasts.value
+        let clock = ContinuousClock()
+        let begin = clock.now
+        for i in 0..<paced {
+            let s = i % stations
+            let h = base + Int64(hours + i / stations)
+            let due = begin.advanced(by: .seconds(Double(i) / Double(rate)))
+            if due > clock.now { Thread.sleep(forTimeInterval: Double((due - clock.now).components.attoseconds) / 1e18) }
+            sent.record(station: "t\(s)", hour: h)
+            try publisher.publish(topic: "aq/t\(s)/reading", payload: payload(h), qos: 1)
+        }
+        guard forecasts.wait(for: latencyStart + paced, seconds: 60) else {
+            throw CommandFailure("latency run: \(forecasts.value - latencyStart) of \(paced) forecasts")
+        }
+        let latencies = arrivals.latencies(against: sent).sorted()
+        func q(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] * 1000 }
+        report("latency at \(rate) readings/s over \(seconds) s (\(latencies.count) forecasts): "
+            + "p50 \(formatFixed(q(0.5), 2)) ms, p99 \(formatFixed(q(0.99), 2)) ms, max \(formatFixed(latencies.last! * 1000, 2)) ms")
+        publisher.stop()
+
+        // 5. Memory per station, in process.
+        let engine = ForecastEngine(model: file, modelName: "bench", settings: .init())
+        let before = residentBytes()
+        let now = Double(base + 100) * 3600
+        var held = 0
+        for s in 0..<memoryStations {
+            for h in 0..<24 { _ = engine.ingest(station: "station-\(s)", payload: payload(base + Int64(h)), retained: false, now: now) }
+            held += 1
+        }
+        let after = residentBytes()
+        report("memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station")
+    }
+}
+
+/// A real forecast's bytes, made in process by the engine from one station's first day.
+func cannedForecast(model: ModelFile, payload: (Int64) -> [UInt8], base: Int64) throws -> [UInt8] {
+    let engine = ForecastEngine(model: model, modelName: "bench", settings: .init())
+    for h in 0..<24 {
+        let outcome = engine.ingest(station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
+        if case .accepted(_, let forecast?, _, _) = outcome { return forecast.json() }
+    }
+    throw CommandFailure("the engine made no forecast from 24 hours of readings")
+}
+
+/// The bench's stand-in for the daemon on the wire: counts each station's readings and answers
+/// from the 24th on, on the connection's network thread as the daemon does.
+final class Relay: @unchecked Sendable {
+    // @unchecked: `counts` is touched only on the relay connection's network thread, and
+    // `connection` is set before the first reading is published.
+    let answer: [UInt8]
+    var connection: MQTTConnection?
+    private var counts: [Substring: Int] = [:]
+
+    init(answer: [UInt8]) { self.answer = answer }
+
+    func take(_ m: MQTTMessage) {
+        let station = m.topic.split(separator: "/")[1]
+        let n = counts[station, default: 0] + 1
+        counts[station] = n
+        if n >= 24 { try? connection?.publish(topic: "aq/\(station)/forecast", payload: answer, qos: 1, retain: true) }
+    }
+}
+
+/// Starts `aqcast run` (the program built beside this one) against a local broker.
+func launchDaemon(port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())")
+    throws -> Process
+{
+    do {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)
+        p.arguments = [
+            "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir", state,
+        ]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+}
+
+extension DaemonBench {
+    func residentBytes() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+        return (Int(text.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// A thread-safe count with a wait.
+final class Counter: @unchecked Sendable {
+    // @unchecked: `count` is only touched under `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+    func wait(for n: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while value < n, Date() < deadline { usleep(2000) }
+        return value >= n
+    }
+}
+
+/// Send times of the paced readings, by station and hour.
+final class Sent: @unchecked Sendable {
+    // @unchecked: `times` is only touched under `lock`.
+    private let lock = NSLock()
+    private var times: [String: UInt64] = [:]
+    func record(station: String, hour: Int64) {
+        let t = DispatchTime.now().uptimeNanoseconds
+        lock.withLock { times["\(station) \(isoHour(hour))"] = t }
+    }
+    func time(_ key: String) -> UInt64? { lock.withLock { times[key] } }
+}
+
+/// Arrival times of forecasts, by station and the hour they are based on.
+final class Arrivals: @unchecked Sendable {
+    // @unchecked: `arrivals` is only touched under `lock`.
+    private let lock = NSLock()
+    private var arrivals: [(String, UInt64)] = []
+    func record(_ m: MQTTMessage) {
+        let t = DispatchTime.now().uptimeNanoseconds
+        let station = m.topic.split(separator: "/")[1]
+        let text = String(decoding: m.payload, as: UTF8.self)
+        guard let r = text.range(of: "\"based_on_hour\":\"") else { return }
+        let hour = text[r.upperBound...].prefix(20)
+        lock.withLock { arrivals.append(("\(station) \(hour)", t)) }
+    }
+    func latencies(against sent: Sent) -> [Double] {
+        lock.withLock { arrivals }.compactMap { key, t in sent.time(key).map { Double(t - $0) / 1e9 } }
+    }
+}
+
+/// A mosquitto of the benchmark's own on a free loopback port.
+final class PrivateBroker {
+    let port: Int
+    let process = Process()
+    let directory = NSTemporaryDirectory() + "aqcast-bench-\(getpid())"
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        close(fd)
+        port = Int(UInt16(bigEndian: a.sin_port))
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
+            .write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
+        process.arguments = ["-c", directory + "/mosquitto.conf"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.5)
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Prints a result line at once (standard output may be a pipe).
+func report(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+@testable import AirQuality
+@testable import Training
+
+@Suite struct MultisiteReaderTests {
+    let records = try! MultisiteReader.parse(Repository.fixture("multisite.csv"), file: "multisite.csv")
+
+    @Test func readsTheLayoutWithBeijingHoursAsUTC() {
+        #expect(records.count == 5)
+        // 2013-03-01 00:00 in Beijing (UTC+8) is 2013-02-28T16:00Z.
+        #expect(isoHour(records[0].time / 3600) == "2013-02-28T16:00:00Z")
+        #expect(records[0] == MultisiteRecord(
+            station: "Aotizhongxin", time: records[0].time, pm25: 4, temperature: -0.7, pressure: 1023, dewPoint: -18.8,
+            windDirection: "NNW", windSpeed: 4.4))
+        #expect(records[2].pm25 == nil && records[2].temperature == nil && records[2].windDirection == nil)
+        #expect(records[3].pressure == nil && records[3].windDirection == nil)
+    }
+
+    @Test func readingsLeaveOutHoursWithoutPMAndFillTheWeather() {
+        let readings = Reading.fromMultisite(records, station: "aoti")
+        #expect(readings.map(\.pm25) == [4, 8, 6, 3])
+        // Row 4 (hour 3) lost its pressure: halfway between 1023.5 and 1025.5. Its direction is
+        // carried from hour 1 (N, as hour 2 has none): the NE quadrant.
+        #expect(readings[2].pressure == 1024.5 && readings[2].windDirection == .northEast)
+        // NNW (337.5 degrees) is in the NW quadrant; a wind of 0.3 m/s is calm, whatever its direction.
+        #expect(readings[0].windDirection == .northWest && readings[3].windDirection == .calm)
+        #expect(readings.map(\.station) == ["aoti", "aoti", "aoti", "aoti"])
+    }
+
+    @Test func saysWhereAFileIsWrong() {
+        let text = Repository.fixture("multisite.csv").replacingOccurrences(of: "\"SSW\"", with: "\"UP\"")
+        #expect(throws: DataFileError(file: "f.csv", line: 6, column: "wd",
+                                      reason: "unknown wind direction 'UP' (expected a compass point N, NNE, ..., NNW)")) {
+            try MultisiteReader.parse(text, file: "f.csv")
+        }
+        let badDay = Repository.fixture("multisite.csv").replacingOccurrences(of: "2013,3,1,4", with: "2013,2,29,4")
+        #expect(throws: DataFileError(file: "f.csv", line: 6, column: "day", reason: "2013-2 has no day 29")) {
+            try MultisiteReader.parse(badDay, file: "f.csv")
+        }
+    }
+}
+
+@Suite struct BacktestTests {
+    /// Two months of a real station of the multi-site network (shipped in data/multisite).
+    static let readings: [Reading] = {
+        let path = Repository.root.appendingPathComponent(
+            "data/multisite/PRSA_Data_Dongsi_20130301-20160229.csv").path
+        let all = try! HistoryFile.readings(path: path).readings
+        return all.filter { isoHour($0.hour) >= "2015-12-01" && isoHour($0.hour) < "2016-02-01" }
+    }()
+    let model = try! ModelFile.load(path: Repository.modelPath)
+
+    /// Every scored hour is a forecast the daemon's engine makes from the same readings, the
+    /// truth is the hour's reading, persistence is the origin hour's, and the table's figures
+    /// are those of the records.
+    @Test func scoresTheEnginesForecastsAgainstWhatCameTrue() {
+        var options = Backtest.Options()
+        options.from = hourContaining(try! RFC3339.parse("2016-01-01T00:00:00Z".utf8).get())
+        var records: [Backtest.Record] = []
+        let report = Backtest.run(model: model, modelName: "m", readings: Self.readings, options: options) {
+            records.append($0)
+        }
+        let byHour = Dictionary(Self.readings.map { ($0.hour, $0.pm25) }, uniquingKeysWith: { a, _ in a })
+        let engine = ForecastEngine(model: model, modelName: "m", settings: .init())
+        var published: [Int64: StationForecast] = [:]
+        for r in Self.readings.sorted(by: { $0.time < $1.time }) {
+            if case .accepted(_, let f?, _, _) = engine.ingest(r, now: Double(r.time) + 1) { published[f.basedOnHour] = f }
+        }
+        #expect(records.count > 5000)
+        for r in records {
+            #expect(r.originHour >= options.from)
+            #expect(r.truth == byHour[r.originHour + Int64(r.horizon)])
+            #expect(r.persistence == byHour[r.originHour])
+            #expect(r.forecast == published[r.originHour]?.hours[r.horizon - 1].pm25)
+        }
+        for h in 1...8 {
+            let mine = records.filter { $0.horizon == h }
+            let rmse = (mine.map { ($0.forecast - $0.truth) * ($0.forecast - $0.truth) }.reduce(0, +) / Double(mine.count)).squareRoot()
+            let s = report.pooled.byHorizon[h - 1]
+            #expect(s.count == mine.count)
+            #expect(abs(s.rmse - rmse) < 1e-9)
+            #expect(abs(s.bias - mine.map { $0.forecast - $0.truth }.reduce(0, +) / Double(mine.count)) < 1e-9)
+            let inside = mine.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count
+            #expect(s.covered == inside && s.bandCount.reduce(0, +) == mine.count)
+            // By the forecast's own band: the records counted again, each under its forecast.
+            for b in Backtest.bands.indices {
+                let band = mine.filter { Backtest.band(of: $0.forecast) == b }
+                #expect(s.forecastBandCount[b] == band.count)
+                #expect(s.forecastBandCovered[b] == band.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count)
+            }
+        }
+        #expect(report.table().contains("Dongsi"))
+        #expect(report.table().contains("interval coverage % by forecast PM2.5 band"))
+    }
+
+    /// Observed weather for the hours ahead reaches the forecasts: they differ from held ones.
+    @Test func observedWeatherChangesTheForecasts() {
+        var options = Backtest.Options()
+        options.from = hourContaining(try! RFC3339.parse("2016-01-20T00:00:00Z".utf8).get())
+        let held = Backtest.run(model: model, modelName: "m", readings: Self.readings, options: options)
+        options.weather = .observed
+        let observed = Backtest.run(model: model, modelName: "m", readings: Self.readings, options: options)
+        #expect(held.pooled.byHorizon[0].count == observed.pooled.byHorizon[0].count)
+        #expect(held.pooled.byHorizon[7].rmse != observed.pooled.byHorizon[7].rmse)
+        // One hour ahead the weather is the origin's either way.
+        #expect(held.pooled.byHorizon[0].rmse == observed.pooled.byHorizon[0].rmse)
+    }
+}
