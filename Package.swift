@@ -1,7 +1,6 @@
+import Foundation
 // swift-tools-version:6.0
 import PackageDescription
-
-import Foundation
 
 let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 
@@ -12,9 +11,11 @@ let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 /// AQCAST_PORTABLE=1 to build a program for older x86 machines than the one building it.
 let vectorCPU: [SwiftSetting] = {
     #if arch(x86_64)
-        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let flags =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ")) } ?? []
-        if ProcessInfo.processInfo.environment["AQCAST_PORTABLE"] == nil, flags.contains("avx2"), flags.contains("fma") {
+        if ProcessInfo.processInfo.environment["AQCAST_PORTABLE"] == nil, flags.contains("avx2"), flags.contains("fma")
+        {
             return [.unsafeFlags(["-target-cpu", "haswell"])]
         }
     #endif
@@ -87,7 +88,9 @@ let package = Package(
         // CommandFailure.
         .target(
             name: "CommandSupport",
-            dependencies: ["AirQuality", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AirQuality", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
         // The program: each command parses its arguments and delegates.
         .executableTarget(
@@ -125,7 +128,8 @@ let package = Package(
         .testTarget(
             name: "TrainingTests",
             dependencies: [
-                "Training", "AirQuality", "DeepRNN", "ModelStore", .product(name: "RealModule", package: "swift-numerics"),
+                "Training", "AirQuality", "DeepRNN", "ModelStore",
+                .product(name: "RealModule", package: "swift-numerics"),
             ],
             resources: [.copy("Fixtures")], swiftSettings: strict),
     ]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the packages, builds everything with warnings as errors (the release program too:
-# the retraining tests run it, and `make install` installs it), runs the whole test suite, then
-# checks the systemd units and `make install`/`make uninstall` (in a scratch folder) and runs
-# the demo briefly (scripts/check-demo.sh).
+# Installs the packages; checks the house style (the toolchain's swift-format with the
+# checked-in .swift-format: `swift format --in-place --recursive Sources Tests Package.swift`
+# fixes nearly all it finds); builds everything with warnings as errors (the release program
+# too: the retraining tests run it, and `make install` installs it); runs the whole test suite;
+# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder) and
+# runs the demo briefly (scripts/check-demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift build -c release --product aqcast
 swift test --skip-build

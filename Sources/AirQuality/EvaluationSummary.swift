@@ -15,7 +15,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
         protocols.first { $0.weather == weather && $0.p == p }
     }
 
-    public init(testWindows: Int, protocols: [ProtocolResult], oracleHorizons: [HorizonError], liveHorizons: [HorizonError]) {
+    public init(
+        testWindows: Int, protocols: [ProtocolResult], oracleHorizons: [HorizonError], liveHorizons: [HorizonError]
+    ) {
         self.testWindows = testWindows
         self.protocols = protocols
         self.oracleHorizons = oracleHorizons
@@ -41,7 +43,10 @@ public struct ProtocolResult: Codable, Sendable, Equatable {
     public var modelRmse: Double
     public var persistenceRmse: Double
 
-    public init(weather: WeatherAssumption, p: Int, model: RegressionMetrics, persistence: RegressionMetrics, modelRmse: Double, persistenceRmse: Double) {
+    public init(
+        weather: WeatherAssumption, p: Int, model: RegressionMetrics, persistence: RegressionMetrics, modelRmse: Double,
+        persistenceRmse: Double
+    ) {
         self.weather = weather
         self.p = p
         self.model = model

@@ -133,7 +133,10 @@ public final class ForecastEngine: @unchecked Sendable {
         let station = reading.station
         if Double(reading.time) > now + Double(settings.maximumFutureSeconds) {
             return reject(
-                Rejection(.future, "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock"))
+                Rejection(
+                    .future,
+                    "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock")
+            )
         }
         if let refused = admit(station, now: now) { return reject(refused) }
         // In place: a copy of the station would copy its window on every reading.
@@ -233,7 +236,8 @@ public final class ForecastEngine: @unchecked Sendable {
             Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill, dataSeconds) * rate)
         s.lastRefill = now
         guard s.tokens >= 1 else {
-            return reject(Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))
+            return reject(
+                Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))
         }
         s.tokens -= 1
         let previousNewest = s.window.newestHour
@@ -281,7 +285,8 @@ public final class ForecastEngine: @unchecked Sendable {
         }
         var changed: StationState?
         let now: StationState? =
-            forecast != nil ? .forecasting : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? reading.hour) }
+            forecast != nil
+            ? .forecasting : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? reading.hour) }
         if let now, now.kind != s.reported?.kind || now.reason != s.reported?.reason {
             s.reported = now
             changed = now

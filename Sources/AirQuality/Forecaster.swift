@@ -54,19 +54,21 @@ public final class Forecaster {
     public func forecast(window: [Double], hours: Int, weather: [[Double]?]? = nil) -> [ForecastHour] {
         let encoding = model.inputEncoding
         let f = encoding.count
-        let T = model.steps
-        precondition(window.count == T * Feature.allCases.count, "window must hold steps x 6 raw values")
+        let stepCount = model.steps
+        precondition(window.count == stepCount * Feature.allCases.count, "window must hold steps x 6 raw values")
         precondition((1...Self.maximumHorizon).contains(hours))
         let norm = model.normalisation
         let inputs = encoding.encode(window)
-        for i in 0..<(T * f) { known[i] = norm.features[i % f].normalise(inputs[i]) }
+        for i in 0..<(stepCount * f) { known[i] = norm.features[i % f].normalise(inputs[i]) }
         var future: [Double]?
         if let weather {
             var rows = [Double](repeating: .nan, count: hours * f)
             for (k, row) in weather.prefix(hours).enumerated() {
                 guard let row else { continue }
                 let encoded = encoding.encode(row)
-                for i in 0..<f where i != encoding.pm25Index { rows[k * f + i] = norm.features[i].normalise(encoded[i]) }
+                for i in 0..<f where i != encoding.pm25Index {
+                    rows[k * f + i] = norm.features[i].normalise(encoded[i])
+                }
             }
             future = rows
         }

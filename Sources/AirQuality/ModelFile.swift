@@ -35,9 +35,11 @@ public struct ModelFile: Codable, Sendable {
         public var history: [EpochReport]
         public var stopReason: String?
 
-        public init(recipe: TrainingRecipe, seed: UInt64, dataSource: String, firstHour: String, lastHour: String,
-                    trainWindows: Int, validationWindows: Int, bestEpoch: Int, history: [EpochReport],
-                    stopReason: String?) {
+        public init(
+            recipe: TrainingRecipe, seed: UInt64, dataSource: String, firstHour: String, lastHour: String,
+            trainWindows: Int, validationWindows: Int, bestEpoch: Int, history: [EpochReport],
+            stopReason: String?
+        ) {
             self.recipe = recipe
             self.seed = seed
             self.dataSource = dataSource
@@ -131,7 +133,9 @@ public struct ModelFile: Codable, Sendable {
         if !Self.readableVersions.contains(version) {
             return "format version \(version) is not supported (this build reads versions \(Self.readableVersions))"
         }
-        if (version >= 2) != (encoding != nil) { return "version \(version) \(version >= 2 ? "needs" : "has no") encoding" }
+        if (version >= 2) != (encoding != nil) {
+            return "version \(version) \(version >= 2 ? "needs" : "has no") encoding"
+        }
         if let p = architecture.validationProblem() { return "architecture: \(p)" }
         if features != inputEncoding.names {
             return "features are \(features), this build computes \(inputEncoding.names) for this encoding"
@@ -149,7 +153,8 @@ public struct ModelFile: Codable, Sendable {
             return "the weights do not match their checksum \(checksum) (a damaged or edited file)"
         }
         if let bad = parameters.firstIndex(where: { abs($0) > Self.largestWeight }) {
-            return "weight \(bad) is \(parameters[bad]), beyond ±\(Self.largestWeight) (no trained model has such weights)"
+            return
+                "weight \(bad) is \(parameters[bad]), beyond ±\(Self.largestWeight) (no trained model has such weights)"
         }
         if !(1...168).contains(steps) { return "steps must be 1...168, got \(steps)" }
         if normalisation.features.count != features.count {
@@ -179,11 +184,17 @@ public struct ModelFile: Codable, Sendable {
             if edges != edges.sorted() || edges.contains(where: { !$0.isFinite }) {
                 return "residual quantile band edges must be finite and increasing"
             }
-            if byBand.count != q.byHorizon.count { return "residual quantiles by band cover \(byBand.count) horizons, not \(q.byHorizon.count)" }
+            if byBand.count != q.byHorizon.count {
+                return "residual quantiles by band cover \(byBand.count) horizons, not \(q.byHorizon.count)"
+            }
             for (h, bands) in byBand.enumerated() {
-                if bands.count != edges.count + 1 { return "horizon \(h + 1) has \(bands.count) bands, not \(edges.count + 1)" }
-                for row in bands where row.count != q.levels.count || row.contains(where: { !$0.isFinite }) || row != row.sorted() {
-                    return "residual quantiles by band for horizon \(h + 1) must be \(q.levels.count) finite increasing values"
+                if bands.count != edges.count + 1 {
+                    return "horizon \(h + 1) has \(bands.count) bands, not \(edges.count + 1)"
+                }
+                for row in bands
+                where row.count != q.levels.count || row.contains(where: { !$0.isFinite }) || row != row.sorted() {
+                    return
+                        "residual quantiles by band for horizon \(h + 1) must be \(q.levels.count) finite increasing values"
                 }
             }
         }
@@ -218,7 +229,8 @@ public struct ModelFile: Codable, Sendable {
         let row: [Double] = [50, 0, 15, 1013, 9, 2]
         let hours = Forecaster(model: self).forecast(window: (0..<steps).flatMap { _ in row }, hours: 8)
         for h in hours where !(h.pm25.isFinite && h.lower.isFinite && h.upper.isFinite && h.upper < 5000) {
-            return "its probe forecast (a steady 50 µg/m³) gives \(h.pm25) µg/m³ (\(h.lower)...\(h.upper)) at \(h.horizon) h"
+            return
+                "its probe forecast (a steady 50 µg/m³) gives \(h.pm25) µg/m³ (\(h.lower)...\(h.upper)) at \(h.horizon) h"
         }
         return nil
     }
@@ -256,7 +268,8 @@ public struct ModelFile: Codable, Sendable {
 
     static func explain(_ error: DecodingError) -> String {
         func at(_ path: [CodingKey]) -> String {
-            path.isEmpty ? "the top level" : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            path.isEmpty
+                ? "the top level" : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
         case .dataCorrupted(let c):

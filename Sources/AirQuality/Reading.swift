@@ -60,7 +60,9 @@ extension WindDirection {
             self = prsa
             return
         }
-        let points = ["N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"]
+        let points = [
+            "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW",
+        ]
         if word.lowercased() == "calm" {
             self = .calm
         } else if let i = points.firstIndex(of: word.uppercased()) {

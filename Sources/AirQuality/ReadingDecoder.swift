@@ -55,10 +55,14 @@ public enum ReadingDecoder {
         if bytes.count > maximumStationIDBytes {
             return Rejection(.badStation, "station id is \(bytes.count) bytes long (at most \(maximumStationIDBytes))")
         }
-        if let bad = bytes.first(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "+")
-            || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "/") })
-        {
-            return Rejection(.badStation, "station id holds the byte 0x\(String(bad, radix: 16)) (allowed: printable ASCII except space, +, #, /)")
+        if let bad = bytes.first(where: {
+            $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "+")
+                || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "/")
+        }) {
+            return Rejection(
+                .badStation,
+                "station id holds the byte 0x\(String(bad, radix: 16)) (allowed: printable ASCII except space, +, #, /)"
+            )
         }
         return nil
     }
@@ -84,14 +88,17 @@ public enum ReadingDecoder {
 
     static func decode(fields: [String: JSONValue], station: String) -> Result<Reading, Rejection> {
         func number(_ name: String) -> Result<Double, Rejection> {
-            guard let raw = fields[name] else { return .failure(Rejection(.missingField, "field '\(name)' is missing")) }
+            guard let raw = fields[name] else {
+                return .failure(Rejection(.missingField, "field '\(name)' is missing"))
+            }
             guard case .number(let v) = raw else {
                 return .failure(Rejection(.wrongType, "field '\(name)' must be a number"))
             }
             guard v.isFinite else { return .failure(Rejection(.outOfRange, "field '\(name)' is not finite")) }
             if let range = ranges.first(where: { $0.field == name })?.range, !range.contains(v) {
                 return .failure(
-                    Rejection(.outOfRange, "field '\(name)' is \(v), outside \(range.lowerBound)...\(range.upperBound)"))
+                    Rejection(.outOfRange, "field '\(name)' is \(v), outside \(range.lowerBound)...\(range.upperBound)")
+                )
             }
             return .success(v)
         }
@@ -157,7 +164,10 @@ public enum ReadingDecoder {
         if case .string(let word) = raw {
             guard let d = WindDirection(compass: word) else {
                 return .failure(
-                    Rejection(.outOfRange, "field 'wind_direction' is '\(word.prefix(20))', not a compass point (N, NNE, ..., NNW), PRSA code or degrees"))
+                    Rejection(
+                        .outOfRange,
+                        "field 'wind_direction' is '\(word.prefix(20))', not a compass point (N, NNE, ..., NNW), PRSA code or degrees"
+                    ))
             }
             return .success(d)
         }
@@ -175,7 +185,9 @@ public enum ReadingDecoder {
     static func parseTime(_ raw: JSONValue?) -> Result<Int64, Rejection> {
         guard let raw else { return .failure(Rejection(.missingField, "field 'time' is missing")) }
         if case .number(let v) = raw {
-            guard v.isFinite, abs(v) < 1e11 else { return .failure(Rejection(.badTime, "field 'time' is not a usable Unix time")) }
+            guard v.isFinite, abs(v) < 1e11 else {
+                return .failure(Rejection(.badTime, "field 'time' is not a usable Unix time"))
+            }
             return .success(Int64(v.rounded(.down)))
         }
         if case .string(let s) = raw {
@@ -189,5 +201,10 @@ public enum ReadingDecoder {
 
 /// Any JSON value: a number is never a Bool and the other way round.
 enum JSONValue {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
 }

@@ -47,7 +47,9 @@ public struct StationForecast: Sendable, Equatable {
         if weatherSupplied == 0 {
             text(",\"weather\":\"held at the last observed hour")
         } else {
-            text(",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour")
+            text(
+                ",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour"
+            )
         }
         text("\",\"interval\":{\"lower_quantile\":")
         text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")

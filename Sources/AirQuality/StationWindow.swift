@@ -69,13 +69,17 @@ public struct StationWindow: Sendable {
         }
         if let newest = newestHour, hour <= newest - Int64(slots.count) {
             return .failure(
-                Rejection(.tooOld, "reading for \(Self.label(hour)) is older than the \(slots.count) hours held (newest \(Self.label(newest)))"))
+                Rejection(
+                    .tooOld,
+                    "reading for \(Self.label(hour)) is older than the \(slots.count) hours held (newest \(Self.label(newest)))"
+                ))
         }
         let i = index(hour)
         if slots[i].hour != Int32(hour) { slots[i] = Slot(hour: Int32(hour)) }
         let minute = UInt64(((r.time % 3600) + 3600) % 3600 / 60)
         if slots[i].minutes & (1 << minute) != 0 {
-            return .failure(Rejection(.duplicate, "a reading for \(Self.label(hour)) minute \(minute) was already counted"))
+            return .failure(
+                Rejection(.duplicate, "a reading for \(Self.label(hour)) minute \(minute) was already counted"))
         }
         slots[i].minutes |= 1 << minute
         let n = Float(slots[i].count)
@@ -144,11 +148,15 @@ public struct StationWindow: Sendable {
                 if previous == nil {
                     return .failure(
                         Incomplete(
-                            description: "window incomplete: \(end - next + 1) of \(steps) hours up to \(Self.label(end))",
+                            description:
+                                "window incomplete: \(end - next + 1) of \(steps) hours up to \(Self.label(end))",
                             summary: "window incomplete: forecasts start at \(Self.label(next + Int64(steps) - 1))"))
                 }
                 return .failure(
-                    Incomplete(description: "gap of \(missing) hours before \(Self.label(next)) (interpolated up to \(maximumGapHours))"))
+                    Incomplete(
+                        description:
+                            "gap of \(missing) hours before \(Self.label(next)) (interpolated up to \(maximumGapHours))"
+                    ))
             }
             let a = Self.features(slot(p)!)
             let b = Self.features(slot(next)!)
@@ -166,8 +174,10 @@ public struct StationWindow: Sendable {
     }
 
     static func features(_ s: Slot) -> [Double] {
-        [Double(s.pm25), Double(s.dewPoint), Double(s.temperature), Double(s.pressure),
-         WindDirection.allCases[Int(s.direction)].code, Double(s.windSpeed)]
+        [
+            Double(s.pm25), Double(s.dewPoint), Double(s.temperature), Double(s.pressure),
+            WindDirection.allCases[Int(s.direction)].code, Double(s.windSpeed),
+        ]
     }
 
     /// `yyyy-mm-ddThh:00Z` for an hour count since 1970.

@@ -116,4 +116,3 @@ public struct EpochReport: Codable, Sendable, Equatable {
         self.isBest = isBest
     }
 }
-

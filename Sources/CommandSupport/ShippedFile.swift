@@ -34,7 +34,9 @@ public enum ShippedFile {
     }
 
     public static func data() throws -> String { try find(directory: "data", name: dataName, what: "PRSA data file") }
-    public static func model() throws -> String { try find(directory: "models", name: modelName, what: "default model") }
+    public static func model() throws -> String {
+        try find(directory: "models", name: modelName, what: "default model")
+    }
 
     /// The histories the shipped model was trained on: the PRSA file and, beside it in
     /// `multisite/`, the other stations' files, in name order.

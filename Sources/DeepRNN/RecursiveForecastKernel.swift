@@ -140,16 +140,16 @@ public final class RecursiveForecastKernel {
     ) {
         let a = network.architecture
         let f = a.inputSize
-        let T = steps
-        precondition(known.count == T * f, "known rows must hold steps x inputSize values")
+        let stepCount = steps
+        precondition(known.count == stepCount * f, "known rows must hold steps x inputSize values")
         precondition((1...maximumHours).contains(hours))
-        for i in 0..<(T * f) { rows[i] = Float(known[i]) }
+        for i in 0..<(stepCount * f) { rows[i] = Float(known[i]) }
         // Future rows: the last known row; the fed-back feature is written as forecasts arrive.
         if let future { precondition(future.count >= hours * f, "future rows must hold hours x inputSize values") }
-        for r in T..<(T + hours) {
+        for r in stepCount..<(stepCount + hours) {
             for i in 0..<f {
-                let given = future.map { $0[(r - T) * f + i] } ?? .nan
-                rows[r * f + i] = given.isNaN ? rows[(T - 1) * f + i] : Float(given)
+                let given = future.map { $0[(r - stepCount) * f + i] } ?? .nan
+                rows[r * f + i] = given.isNaN ? rows[(stepCount - 1) * f + i] : Float(given)
             }
         }
         var first = 0
@@ -165,15 +165,15 @@ public final class RecursiveForecastKernel {
         let a = network.architecture
         let layout = network.layout
         let f = a.inputSize
-        let T = steps
-        let L = sizes.count
-        for i in 0..<stateOffsets.last! + sizes[L - 1] { state[i] = .zero }
+        let stepCount = steps
+        let layerCount = sizes.count
+        for i in 0..<stateOffsets.last! + sizes[layerCount - 1] { state[i] = .zero }
         let outputBias = layout.outputBias.map { weights[$0][0] } ?? 0
-        for tau in first..<(first + T + 7) {
+        for tau in first..<(first + stepCount + 7) {
             // Lanes whose window has started by this step keep their new state; the others stay 0.
             let started = startedMasks[min(8, tau - first + 1)]
             let x = rows + tau * f
-            for l in 0..<L {
+            for l in 0..<layerCount {
                 let h = sizes[l]
                 let s = state + stateOffsets[l]
                 let wx = weights + layout.inputWeights[l]
@@ -211,11 +211,11 @@ public final class RecursiveForecastKernel {
                 for j in 0..<h { s[j] = fresh[j] * started }
             }
             // The window that has just taken its last step gives its forecast.
-            let k = tau - first - (T - 1)
+            let k = tau - first - (stepCount - 1)
             if k >= 0, first + k < hours {
-                let top = state + stateOffsets[L - 1]
+                let top = state + stateOffsets[layerCount - 1]
                 var z = outputBias
-                for j in 0..<sizes[L - 1] { z += weights[layout.outputWeights + j][0] * top[j][k] }
+                for j in 0..<sizes[layerCount - 1] { z += weights[layout.outputWeights + j][0] * top[j][k] }
                 emit(z, window: first + k, lastRow: x, hours: hours)
             }
         }
@@ -229,37 +229,38 @@ public final class RecursiveForecastKernel {
         let a = network.architecture
         let layout = network.layout
         let f = a.inputSize
-        let T = steps
-        let L = sizes.count
-        laneState.update(repeating: 0, count: 8 * L * 8)
+        let stepCount = steps
+        let layerCount = sizes.count
+        laneState.update(repeating: 0, count: 8 * layerCount * 8)
         let outputBias = layout.outputBias.map { Float(network.parameters[$0]) } ?? 0
         let c = columns
         let first0 = columnOffsets[0]
         let h0 = sizes[0]
-        for tau in first..<(first + T + 7) {
+        for tau in first..<(first + stepCount + 7) {
             let x = rows + tau * f
             var shared = c[first0.bias]
             for i in 0..<f { shared += c[first0.input + i] * x[i] }
-            // Window k (of this wave) is at its step tau - first - k, if that is 0 ..< T.
+            // Window k (of this wave) is at its step tau - first - k, if that is 0 ..< stepCount.
             let lastActive = min(7, tau - first)
-            let firstActive = max(0, tau - first - (T - 1))
+            let firstActive = max(0, tau - first - (stepCount - 1))
             for k in firstActive...lastActive {
-                let own0 = laneState + (k * L) * 8
+                let own0 = laneState + (k * layerCount) * 8
                 let z0 = dot(shared, c + first0.recurrent, own0, h0)
                 UnsafeMutableRawPointer(own0).storeBytes(of: rnnTanh(z0), as: SIMD8<Float>.self)
-                for l in 1..<max(1, L) {
+                for l in 1..<max(1, layerCount) {
                     let o = columnOffsets[l]
-                    let below = laneState + (k * L + l - 1) * 8
-                    let own = laneState + (k * L + l) * 8
+                    let below = laneState + (k * layerCount + l - 1) * 8
+                    let own = laneState + (k * layerCount + l) * 8
                     let up = dot(c[o.bias], c + o.input, below, sizes[l - 1])
                     let z = dot(up, c + o.recurrent, own, sizes[l])
                     UnsafeMutableRawPointer(own).storeBytes(of: rnnTanh(z), as: SIMD8<Float>.self)
                 }
             }
             // The window that has just taken its last step gives its forecast.
-            let k = tau - first - (T - 1)
+            let k = tau - first - (stepCount - 1)
             if k >= 0, first + k < hours {
-                let top = UnsafeRawPointer(laneState + (k * L + L - 1) * 8).loadUnaligned(as: SIMD8<Float>.self)
+                let top = UnsafeRawPointer(laneState + (k * layerCount + layerCount - 1) * 8).loadUnaligned(
+                    as: SIMD8<Float>.self)
                 emit((c[outputColumn] * top).sum() + outputBias, window: first + k, lastRow: x, hours: hours)
             }
         }
@@ -268,8 +269,10 @@ public final class RecursiveForecastKernel {
     /// `start + Σ columns[i] * values[i]` over `n` terms, in four independent fused chains (the
     /// step-to-step critical path of a window).
     @inline(__always)
-    private func dot(_ start: SIMD8<Float>, _ columns: UnsafeMutablePointer<SIMD8<Float>>,
-                     _ values: UnsafeMutablePointer<Float>, _ n: Int) -> SIMD8<Float> {
+    private func dot(
+        _ start: SIMD8<Float>, _ columns: UnsafeMutablePointer<SIMD8<Float>>,
+        _ values: UnsafeMutablePointer<Float>, _ n: Int
+    ) -> SIMD8<Float> {
         var a0 = start
         var a1 = SIMD8<Float>.zero
         var a2 = SIMD8<Float>.zero

@@ -27,8 +27,10 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     private var errors: [Double]
     private var inputGradient: [Double]
 
-    public init(architecture: RNNArchitecture, steps: Int, hours: Int, feedback: RecursiveForecastKernel.Feedback,
-                batchCapacity: Int, exponentialOutput: (a: Double, b: Double, c: Double)? = nil) {
+    public init(
+        architecture: RNNArchitecture, steps: Int, hours: Int, feedback: RecursiveForecastKernel.Feedback,
+        batchCapacity: Int, exponentialOutput: (a: Double, b: Double, c: Double)? = nil
+    ) {
         precondition(hours >= 1 && hours <= steps)
         self.exponentialOutput = exponentialOutput
         self.steps = steps
@@ -52,8 +54,8 @@ public final class RecursiveObjective<Scalar: RNNScalar> {
     /// target of window k, `weights[k]` its weight.
     // Specialised here for both precisions: unspecialised generic code reached from another
     // module would run the vector kernels through witness tables, a hundred times slower.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(exported:true,where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Double)
     public func accumulate(
         _ network: StackedRNN, count batch: Int, sequences: (Int) -> UnsafeBufferPointer<Double>,
         targets: UnsafePointer<Double>, weights: [Double], into gradient: UnsafeMutablePointer<Double>?

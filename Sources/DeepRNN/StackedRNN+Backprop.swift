@@ -32,7 +32,8 @@ extension StackedRNN {
     /// into it (`inputGradient[t * count + b]`), the part that flows into a fed-back forecast.
     public func accumulateGradient(
         _ workspace: RNNWorkspace<Float>, count batch: Int, outputGradient: UnsafePointer<Double>,
-        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0, inputGradient: UnsafeMutablePointer<Double>? = nil
+        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0,
+        inputGradient: UnsafeMutablePointer<Double>? = nil
     ) {
         outputGradientKernel(
             workspace, count: batch, outputGradient: outputGradient, into: gradient, feature: feature,
@@ -42,7 +43,8 @@ extension StackedRNN {
     /// The same in `Double`, the precision the gradient checks use.
     public func accumulateGradient(
         _ workspace: RNNWorkspace<Double>, count batch: Int, outputGradient: UnsafePointer<Double>,
-        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0, inputGradient: UnsafeMutablePointer<Double>? = nil
+        into gradient: UnsafeMutablePointer<Double>, feature: Int = 0,
+        inputGradient: UnsafeMutablePointer<Double>? = nil
     ) {
         outputGradientKernel(
             workspace, count: batch, outputGradient: outputGradient, into: gradient, feature: feature,
@@ -61,13 +63,13 @@ extension StackedRNN {
         let a = architecture
         let h = a.hiddenSizes[0]
         let w = workspace.weights + layout.inputWeights[0] + feature * h
-        let T = workspace.steps
-        for t in 0..<T {
+        let stepCount = workspace.steps
+        for t in 0..<stepCount {
             let d = workspace.delta(step: t, layer: 0)
             for b in 0..<batch {
                 var sum = 0.0
                 for j in 0..<h { sum += Double(w[j] * d[j * workspace.lanes + b]) }
-                if t == T - 1, let skip = a.skip, skip.feature == feature { sum += skip.scale * Double(dz[b]) }
+                if t == stepCount - 1, let skip = a.skip, skip.feature == feature { sum += skip.scale * Double(dz[b]) }
                 inputGradient[t * batch + b] = sum
             }
         }
@@ -98,16 +100,16 @@ extension StackedRNN {
         _ workspace: RNNWorkspace<S>, count batch: Int, into gradient: UnsafeMutablePointer<Double>
     ) {
         let a = architecture
-        let B = workspace.lanes
+        let laneCount = workspace.lanes
         let used = (batch + 7) / 8 * 8
-        let T = workspace.steps
-        let L = a.layerCount
+        let stepCount = workspace.steps
+        let layerCount = a.layerCount
         let dz = workspace.outputDelta
         let w = workspace.weights
-        let hTop = a.hiddenSizes[L - 1]
-        let top = workspace.state(step: T - 1, layer: L - 1)
+        let hTop = a.hiddenSizes[layerCount - 1]
+        let top = workspace.state(step: stepCount - 1, layer: layerCount - 1)
         for j in 0..<hTop {
-            let s = top + j * B
+            let s = top + j * laneCount
             var sum = 0.0
             for b in 0..<batch { sum += Double(s[b] * dz[b]) }
             gradient[layout.outputWeights + j] += sum
@@ -119,64 +121,64 @@ extension StackedRNN {
         }
         // First the error signals of every step, from the last step back; then each weight's
         // gradient as one sum over steps and samples, kept in a register.
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            for l in stride(from: L - 1, through: 0, by: -1) {
+        for t in stride(from: stepCount - 1, through: 0, by: -1) {
+            for l in stride(from: layerCount - 1, through: 0, by: -1) {
                 let h = a.hiddenSizes[l]
                 let s = workspace.state(step: t, layer: l)
                 let dh = workspace.delta(step: t, layer: l)
-                let later = t < T - 1 ? workspace.delta(step: t + 1, layer: l) : dh
+                let later = t < stepCount - 1 ? workspace.delta(step: t + 1, layer: l) : dh
                 let wh = w + layout.recurrentWeights[l]
-                let isTop = l == L - 1
+                let isTop = l == layerCount - 1
                 let hAbove = isTop ? 0 : a.hiddenSizes[l + 1]
                 let above = isTop ? dh : workspace.delta(step: t, layer: l + 1)
                 let wxAbove = isTop ? w : w + layout.inputWeights[l + 1]
                 for j in 0..<h {
-                    let v = isTop && t == T - 1 ? w[layout.outputWeights + j] : 0
+                    let v = isTop && t == stepCount - 1 ? w[layout.outputWeights + j] : 0
                     for c in stride(from: 0, to: used, by: 8) {
                         var d: SIMD8<S>
                         if isTop {
-                            d = t == T - 1 ? v * vload(dz + c) : .zero
+                            d = t == stepCount - 1 ? v * vload(dz + c) : .zero
                         } else {
                             d = .zero
-                            for k in 0..<hAbove { d += wxAbove[j * hAbove + k] * vload(above + k * B + c) }
+                            for k in 0..<hAbove { d += wxAbove[j * hAbove + k] * vload(above + k * laneCount + c) }
                         }
-                        if t < T - 1 {
-                            for k in 0..<h { d += wh[j * h + k] * vload(later + k * B + c) }
+                        if t < stepCount - 1 {
+                            for k in 0..<h { d += wh[j * h + k] * vload(later + k * laneCount + c) }
                         }
-                        let sj = vload(s + j * B + c)
-                        vstore(d * (1 - sj * sj), dh + j * B + c)
+                        let sj = vload(s + j * laneCount + c)
+                        vstore(d * (1 - sj * sj), dh + j * laneCount + c)
                     }
                 }
             }
         }
         // Padding lanes have zero error signals, so every lane can be summed.
-        for l in 0..<L {
+        for l in 0..<layerCount {
             let h = a.hiddenSizes[l]
             let inSize = a.layerInputSize(l)
             for j in 0..<h {
                 for i in 0..<inSize {
                     var sum = SIMD8<S>.zero
-                    for t in 0..<T {
+                    for t in 0..<stepCount {
                         let x = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
-                        let d = workspace.delta(step: t, layer: l) + j * B
-                        let xi = x + i * B
+                        let d = workspace.delta(step: t, layer: l) + j * laneCount
+                        let xi = x + i * laneCount
                         for c in stride(from: 0, to: used, by: 8) { sum += vload(xi + c) * vload(d + c) }
                     }
                     gradient[layout.inputWeights[l] + i * h + j] += Double(sum.sum())
                 }
                 for i in 0..<h {
                     var sum = SIMD8<S>.zero
-                    for t in 1..<max(1, T) {
-                        let sp = workspace.state(step: t - 1, layer: l) + i * B
-                        let d = workspace.delta(step: t, layer: l) + j * B
+                    for t in 1..<max(1, stepCount) {
+                        let sp = workspace.state(step: t - 1, layer: l) + i * laneCount
+                        let d = workspace.delta(step: t, layer: l) + j * laneCount
                         for c in stride(from: 0, to: used, by: 8) { sum += vload(sp + c) * vload(d + c) }
                     }
                     gradient[layout.recurrentWeights[l] + i * h + j] += Double(sum.sum())
                 }
                 if let bo = layout.layerBiases[l] {
                     var sum = SIMD8<S>.zero
-                    for t in 0..<T {
-                        let d = workspace.delta(step: t, layer: l) + j * B
+                    for t in 0..<stepCount {
+                        let d = workspace.delta(step: t, layer: l) + j * laneCount
                         for c in stride(from: 0, to: used, by: 8) { sum += vload(d + c) }
                     }
                     gradient[bo + j] += Double(sum.sum())

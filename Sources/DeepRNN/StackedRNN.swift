@@ -84,14 +84,14 @@ public struct StackedRNN: Sendable, Equatable {
         precondition(workspace.architecture == architecture, "workspace built for another architecture")
         precondition(batch <= workspace.batchCapacity, "batch larger than the workspace")
         let a = architecture
-        let B = workspace.lanes
+        let laneCount = workspace.lanes
         let used = (batch + 7) / 8 * 8  // whole vectors; lanes past `batch` are computed and ignored
-        let T = workspace.steps
-        let L = a.layerCount
+        let stepCount = workspace.steps
+        let layerCount = a.layerCount
         let w = workspace.weights
         for i in parameters.indices { w[i] = S(parameters[i]) }
-        for t in 0..<T {
-            for l in 0..<L {
+        for t in 0..<stepCount {
+            for l in 0..<layerCount {
                 let h = a.hiddenSizes[l]
                 let inSize = a.layerInputSize(l)
                 let input = l == 0 ? workspace.input(step: t) : workspace.state(step: t, layer: l - 1)
@@ -104,26 +104,26 @@ public struct StackedRNN: Sendable, Equatable {
                     let bias = biases.map { w[$0 + j] } ?? 0
                     for c in stride(from: 0, to: used, by: 8) {
                         var acc = SIMD8<S>(repeating: bias)
-                        for i in 0..<inSize { acc += wx[i * h + j] * vload(input + i * B + c) }
+                        for i in 0..<inSize { acc += wx[i * h + j] * vload(input + i * laneCount + c) }
                         if let prev {
-                            for i in 0..<h { acc += wh[i * h + j] * vload(prev + i * B + c) }
+                            for i in 0..<h { acc += wh[i * h + j] * vload(prev + i * laneCount + c) }
                         }
-                        vstore(S.activation(acc), out + j * B + c)
+                        vstore(S.activation(acc), out + j * laneCount + c)
                     }
                 }
             }
         }
-        let top = workspace.state(step: T - 1, layer: L - 1)
+        let top = workspace.state(step: stepCount - 1, layer: layerCount - 1)
         let v = w + layout.outputWeights
         let outputs = workspace.outputs
         let bv = layout.outputBias.map { w[$0] } ?? 0
         let skip = a.skip
-        let x = workspace.input(step: T - 1) + (skip?.feature ?? 0) * B
+        let x = workspace.input(step: stepCount - 1) + (skip?.feature ?? 0) * laneCount
         let skipScale = S(skip?.scale ?? 0)
         let skipOffset = S(skip?.offset ?? 0)
         for c in stride(from: 0, to: used, by: 8) {
             var z = SIMD8<S>(repeating: bv)
-            for j in 0..<a.hiddenSizes[L - 1] { z += v[j] * vload(top + j * B + c) }
+            for j in 0..<a.hiddenSizes[layerCount - 1] { z += v[j] * vload(top + j * laneCount + c) }
             if skip != nil { z += skipScale * vload(x + c) + skipOffset }
             vstore(z, outputs + c)
         }

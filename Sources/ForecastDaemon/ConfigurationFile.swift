@@ -8,10 +8,10 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     public var reason: String
 
     public var description: String {
-        var where_ = file
-        if let line { where_ += " line \(line)" }
-        if let key { where_ += ", key \(key)" }
-        return "\(where_): \(reason)"
+        var place = file
+        if let line { place += " line \(line)" }
+        if let key { place += ", key \(key)" }
+        return "\(place): \(reason)"
     }
 }
 
@@ -35,8 +35,10 @@ public enum ConfigurationFile {
 
     typealias Apply = @Sendable (inout DaemonConfiguration, Value) -> String?
 
-    static func string(_ path: WritableKeyPath<DaemonConfiguration, String> & Sendable,
-                       check: @escaping @Sendable (String) -> String? = { _ in nil }) -> Apply {
+    static func string(
+        _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable,
+        check: @escaping @Sendable (String) -> String? = { _ in nil }
+    ) -> Apply {
         { config, value in
             guard case .string(let s) = value else { return "expected a string, got \(value.typeName)" }
             if let problem = check(s) { return problem }
@@ -45,7 +47,9 @@ public enum ConfigurationFile {
         }
     }
 
-    static func integer(_ path: WritableKeyPath<DaemonConfiguration, Int> & Sendable, _ range: ClosedRange<Int>) -> Apply {
+    static func integer(_ path: WritableKeyPath<DaemonConfiguration, Int> & Sendable, _ range: ClosedRange<Int>)
+        -> Apply
+    {
         { config, value in
             guard case .integer(let n) = value else { return "expected an integer, got \(value.typeName)" }
             guard range.contains(n) else { return "must be \(range.lowerBound)...\(range.upperBound), got \(n)" }
@@ -71,10 +75,18 @@ public enum ConfigurationFile {
         ],
         "topics": [
             "readings": string(\.readingTopic) { TopicPattern.problem(readingFilter: $0) },
-            "forecasts": string(\.forecastTopic) { $0.contains("{station}") && !$0.contains("+") && !$0.contains("#") ? nil : "must contain {station} and no wildcards" },
-            "station_state": string(\.stationStateTopic) { $0.contains("{station}") && !$0.contains("+") && !$0.contains("#") ? nil : "must contain {station} and no wildcards" },
+            "forecasts": string(\.forecastTopic) {
+                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
+                    ? nil : "must contain {station} and no wildcards"
+            },
+            "station_state": string(\.stationStateTopic) {
+                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
+                    ? nil : "must contain {station} and no wildcards"
+            },
             "weather": string(\.weatherTopic) { $0.isEmpty ? nil : TopicPattern.problem(readingFilter: $0) },
-            "status": string(\.statusTopic) { !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards" },
+            "status": string(\.statusTopic) {
+                !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards"
+            },
         ],
         "forecast": [
             "horizon": integer(\.horizonHours, 1...48),
@@ -90,17 +102,23 @@ public enum ConfigurationFile {
             "directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500),
             "commit_interval_ms": integer(\.commitIntervalMilliseconds, 10...5000),
         ],
-        "log": ["level": string(\.logLevel) { DaemonConfiguration.logLevels.contains($0) ? nil : "must be " + levelList }],
+        "log": [
+            "level": string(\.logLevel) { DaemonConfiguration.logLevels.contains($0) ? nil : "must be " + levelList }
+        ],
     ]
 
-    public static func load(path: String, into base: DaemonConfiguration = DaemonConfiguration()) throws(ConfigurationError) -> DaemonConfiguration {
+    public static func load(path: String, into base: DaemonConfiguration = DaemonConfiguration())
+        throws(ConfigurationError) -> DaemonConfiguration
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(file: path, reason: "cannot be read (missing or no permission)")
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path, into: base)
     }
 
-    public static func parse(_ text: String, file: String, into base: DaemonConfiguration = DaemonConfiguration()) throws(ConfigurationError) -> DaemonConfiguration {
+    public static func parse(_ text: String, file: String, into base: DaemonConfiguration = DaemonConfiguration())
+        throws(ConfigurationError) -> DaemonConfiguration
+    {
         var config = base
         var section: String?
         var firstLine: [String: Int] = [:]  // each section and key, where it was first given
@@ -114,10 +132,13 @@ public enum ConfigurationFile {
                 }
                 let name = String(content.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 guard keys[name] != nil else {
-                    throw ConfigurationError(file: file, line: line, reason: "unknown section [\(name)] (known: \(keys.keys.sorted().joined(separator: ", ")))")
+                    throw ConfigurationError(
+                        file: file, line: line,
+                        reason: "unknown section [\(name)] (known: \(keys.keys.sorted().joined(separator: ", ")))")
                 }
                 if let first = firstLine["[\(name)]"] {
-                    throw ConfigurationError(file: file, line: line, reason: "section [\(name)] given twice (first on line \(first))")
+                    throw ConfigurationError(
+                        file: file, line: line, reason: "section [\(name)] given twice (first on line \(first))")
                 }
                 firstLine["[\(name)]"] = line
                 section = name
@@ -134,14 +155,17 @@ public enum ConfigurationFile {
             let qualified = "\(section).\(key)"
             guard let apply = keys[section]?[key] else {
                 let known = keys[section]!.keys.sorted().joined(separator: ", ")
-                throw ConfigurationError(file: file, line: line, key: qualified, reason: "unknown key (known in [\(section)]: \(known))")
+                throw ConfigurationError(
+                    file: file, line: line, key: qualified, reason: "unknown key (known in [\(section)]: \(known))")
             }
             if let first = firstLine[qualified] {
-                throw ConfigurationError(file: file, line: line, key: qualified, reason: "set twice (first on line \(first))")
+                throw ConfigurationError(
+                    file: file, line: line, key: qualified, reason: "set twice (first on line \(first))")
             }
             firstLine[qualified] = line
             guard let value = parseValue(valueText) else {
-                let reason = Double(valueText) != nil
+                let reason =
+                    Double(valueText) != nil
                     ? "'\(valueText)' is not a whole number (numbers here are integers)"
                     : "cannot read the value '\(valueText)' (quote strings: \"...\")"
                 throw ConfigurationError(file: file, line: line, key: qualified, reason: reason)
@@ -160,7 +184,13 @@ public enum ConfigurationFile {
         var out = ""
         for c in line {
             if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    inString = false
+                }
             } else if c == "\"" {
                 inString = true
             } else if c == "#" {
@@ -217,7 +247,9 @@ public struct TopicPattern: Sendable, Equatable {
 
     static func problem(readingFilter filter: String) -> String? {
         let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
-        if levels.filter({ $0 == "+" }).count != 1 { return "must have exactly one + level (the station id), got \"\(filter)\"" }
+        if levels.filter({ $0 == "+" }).count != 1 {
+            return "must have exactly one + level (the station id), got \"\(filter)\""
+        }
         if filter.contains("#") { return "must not contain #" }
         if levels.contains(where: { $0 != "+" && $0.contains("+") }) { return "+ must stand alone in its level" }
         return nil
@@ -237,5 +269,6 @@ public struct TopicPattern: Sendable, Equatable {
 }
 
 /// "trace, debug, info, notice, warning or error".
-let levelList = DaemonConfiguration.logLevels.dropLast().joined(separator: ", ") + " or "
+let levelList =
+    DaemonConfiguration.logLevels.dropLast().joined(separator: ", ") + " or "
     + DaemonConfiguration.logLevels.last!

@@ -1,4 +1,5 @@
 import AirQuality
+
 /// Everything `aqcast run` can be told, with the shipped defaults. `config/aqcast.toml`
 /// documents every key; ``ConfigurationFile`` reads it.
 public struct DaemonConfiguration: Sendable, Equatable {

@@ -8,7 +8,9 @@ extension ForecastService {
     /// password file is configured.
     static let passwordCredential = "mqtt-password"
 
-    static func mqttSettings(_ c: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
+    static func mqttSettings(
+        _ c: DaemonConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws -> MQTTSettings
     {
         var password: String?

@@ -67,12 +67,17 @@ public final class ForecastService: Service, @unchecked Sendable {
         var history: [Reading] = []
         var opened: ReadingLog?
         do {
-            try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: configuration.stateDirectory, withIntermediateDirectories: true)
             let log = try ReadingLog(path: logPath)
             opened = log
             history = try log.recent(hours: model.steps + configuration.maximumGapHours + 1)
             let pruned = try log.prune(keepingDays: configuration.retentionDays, now: Date().timeIntervalSince1970)
-            if pruned > 0 { logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"]) }
+            if pruned > 0 {
+                logger.info(
+                    "reading log pruned",
+                    metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"])
+            }
             let logged = try log.count()
             logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
         } catch {
@@ -92,7 +97,8 @@ public final class ForecastService: Service, @unchecked Sendable {
                 "cannot map \(configuration.stateDirectory)/in-flight: a message that kills the process would be handed over again at every start",
                 metadata: ["path": "\(configuration.stateDirectory)/in-flight"])
         } else if inFlight?.suspect != nil {
-            logger.warning("the previous run died while handling a message; it will be refused if the broker hands it over again")
+            logger.warning(
+                "the previous run died while handling a message; it will be refused if the broker hands it over again")
         }
         engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) { [writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
@@ -157,7 +163,12 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
         if inFlight?.begin(topic: message.topic, payload: message.payload) == true {
-            refuse(message, Rejection(.poison, "the previous run of the daemon died while handling this message; refused so that it cannot do so again"))
+            refuse(
+                message,
+                Rejection(
+                    .poison,
+                    "the previous run of the daemon died while handling this message; refused so that it cannot do so again"
+                ))
             return
         }
         defer { inFlight?.end() }
@@ -174,7 +185,8 @@ public final class ForecastService: Service, @unchecked Sendable {
                     logger.warning(
                         "weather forecast rejected: \(r.reason)",
                         metadata: [
-                            "station": "\(RejectionLogLimiter.printable(station))", "topic": "\(RejectionLogLimiter.printable(message.topic))",
+                            "station": "\(RejectionLogLimiter.printable(station))",
+                            "topic": "\(RejectionLogLimiter.printable(message.topic))",
                             "reason": "\(r.code.rawValue)",
                         ])
                 }
@@ -182,7 +194,9 @@ public final class ForecastService: Service, @unchecked Sendable {
             return
         }
         guard let station = pattern.station(in: message.topic) else {
-            logger.warning("message on an unexpected topic", metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))"])
+            logger.warning(
+                "message on an unexpected topic", metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))"]
+            )
             return
         }
         let now = Date().timeIntervalSince1970
@@ -192,7 +206,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         case .accepted(let hour, let forecast, let waiting, let state):
             if let state {
                 try? connection?.publish(
-                    topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station), qos: 1,
+                    topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station),
+                    qos: 1,
                     retain: true)
             }
             if let forecast {
@@ -201,9 +216,12 @@ public final class ForecastService: Service, @unchecked Sendable {
                     try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
                     logger.debug(
                         "forecast published",
-                        metadata: ["station": "\(station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))"])
+                        metadata: [
+                            "station": "\(station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))",
+                        ])
                 } catch {
-                    logger.error("cannot publish forecast: \(error)", metadata: ["station": "\(station)", "topic": "\(topic)"])
+                    logger.error(
+                        "cannot publish forecast: \(error)", metadata: ["station": "\(station)", "topic": "\(topic)"])
                 }
             } else if let waiting {
                 logger.debug(
@@ -218,13 +236,16 @@ public final class ForecastService: Service, @unchecked Sendable {
     ) {
         let station = station ?? pattern.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
         logWriter.enqueueRejected(
-            .init(arrived: now, station: RejectionLogLimiter.printable(station), topic: RejectionLogLimiter.printable(message.topic),
-                  code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
+            .init(
+                arrived: now, station: RejectionLogLimiter.printable(station),
+                topic: RejectionLogLimiter.printable(message.topic),
+                code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
         guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
         logger.warning(
             "reading rejected: \(r.reason)",
             metadata: [
-                "station": "\(RejectionLogLimiter.printable(station))", "topic": "\(RejectionLogLimiter.printable(message.topic))",
+                "station": "\(RejectionLogLimiter.printable(station))",
+                "topic": "\(RejectionLogLimiter.printable(message.topic))",
                 "reason": "\(r.code.rawValue)",
             ])
     }
@@ -266,7 +287,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         case .failure(let reason):
             let hint: String
             if reason.contains("host name verification failed") {
-                hint = " (the broker's certificate is not issued for \(config.brokerHost); set host to a name it carries)"
+                hint =
+                    " (the broker's certificate is not issued for \(config.brokerHost); set host to a name it carries)"
             } else if reason.contains("certificate verify failed") {
                 hint = " (the broker's certificate is not signed by tls_ca_file, has expired, or names another host)"
             } else {
@@ -304,7 +326,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         guard let counts = lock.withLock({ rejectionLog.endedMinute(now: now) }) else { return }
         var metadata: Logger.Metadata = ["held_back": "\(counts.values.reduce(0, +))"]
         for (code, n) in counts { metadata[code.rawValue] = "\(n)" }
-        logger.warning("refused readings not logged in the last minute: \(counts.values.reduce(0, +))", metadata: metadata)
+        logger.warning(
+            "refused readings not logged in the last minute: \(counts.values.reduce(0, +))", metadata: metadata)
     }
 
     // MARK: tasks
@@ -315,10 +338,14 @@ public final class ForecastService: Service, @unchecked Sendable {
         let c = engine.snapshot()
         let now = ContinuousClock.now
         let (state, rates) = lock.withLock { () -> (String, (Double, Double)) in
-            let seconds = max(1e-3, Double((now - previous.time).components.seconds)
-                + Double((now - previous.time).components.attoseconds) / 1e18)
-            let r = (Double(c.accepted - previous.accepted) * 60 / seconds,
-                     Double(c.forecasts - previous.forecasts) * 60 / seconds)
+            let seconds = max(
+                1e-3,
+                Double((now - previous.time).components.seconds)
+                    + Double((now - previous.time).components.attoseconds) / 1e18)
+            let r = (
+                Double(c.accepted - previous.accepted) * 60 / seconds,
+                Double(c.forecasts - previous.forecasts) * 60 / seconds
+            )
             if seconds >= 10 { previous = (now, c.accepted, c.forecasts) }
             return (brokerState, r)
         }
@@ -377,8 +404,9 @@ public final class ForecastService: Service, @unchecked Sendable {
             lock.withLock { configuration.apply(forecastSettingsFrom: config) }
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])
         } catch {
-            logger.error("reload refused, keeping the running configuration and model: \(error)",
-                         metadata: ["reason": "\(error)"])
+            logger.error(
+                "reload refused, keeping the running configuration and model: \(error)",
+                metadata: ["reason": "\(error)"])
         }
         notifier.ready(status: statusLine())
     }

@@ -54,6 +54,9 @@ struct RejectionLogLimiter: Sendable {
     /// Station ids and topics as they may appear in the journal and the refusals' table:
     /// control characters escaped, at most 200 characters.
     static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined().prefix(200))
+        String(
+            s.unicodeScalars.map {
+                $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0)
+            }.joined().prefix(200))
     }
 }

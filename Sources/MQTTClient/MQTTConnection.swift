@@ -103,7 +103,8 @@ public final class MQTTConnection: @unchecked Sendable {
         if let will = s.will {
             try check(
                 will.payload.withUnsafeBytes {
-                    mosquitto_will_set(handle, will.topic, Int32($0.count), $0.baseAddress, Int32(will.qos), will.retain)
+                    mosquitto_will_set(
+                        handle, will.topic, Int32($0.count), $0.baseAddress, Int32(will.qos), will.retain)
                 }, "last will")
         }
         mosquitto_connect_v5_callback_set(handle) { _, user, rc, flags, _ in
@@ -113,14 +114,16 @@ public final class MQTTConnection: @unchecked Sendable {
         mosquitto_disconnect_v5_callback_set(handle) { _, user, rc, _ in
             guard let user else { return }
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
-            me.onEvent(.disconnected(code: Int(rc), reason: rc == 0 ? "disconnected on request" : MQTTConnection.reason(rc)))
+            me.onEvent(
+                .disconnected(code: Int(rc), reason: rc == 0 ? "disconnected on request" : MQTTConnection.reason(rc)))
         }
         // Only TLS failures need libmosquitto's own words; with a log callback set it formats
         // every debug line (several a message), so plain connections go without.
         if s.tls != nil {
             mosquitto_log_callback_set(handle) { _, user, level, text in
                 guard let user, let text, level & MOSQ_LOG_ERR != 0 else { return }
-                Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(.failure(reason: String(cString: text)))
+                Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue().onEvent(
+                    .failure(reason: String(cString: text)))
             }
         }
         mosquitto_publish_v5_callback_set(handle) { _, user, _, _, _ in
@@ -131,11 +134,14 @@ public final class MQTTConnection: @unchecked Sendable {
         mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
             guard let user, let m = message?.pointee else { return }
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
-            let payload = m.payloadlen > 0
+            let payload =
+                m.payloadlen > 0
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen)))
                 : []
-            me.onMessage(MQTTMessage(topic: String(cString: m.topic), payload: payload, qos: Int(m.qos),
-                                     retained: m.retain))
+            me.onMessage(
+                MQTTMessage(
+                    topic: String(cString: m.topic), payload: payload, qos: Int(m.qos),
+                    retained: m.retain))
         }
     }
 
@@ -147,11 +153,13 @@ public final class MQTTConnection: @unchecked Sendable {
     private func connected(rc: Int32, flags: Int32) {
         guard rc == 0 else {
             let current = lock.withLock { version }
-            let text = current == .v5
+            let text =
+                current == .v5
                 ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))
             // A broker that speaks only 3.1.1 answers a v5 CONNECT with "unacceptable protocol
             // version" (1 in 3.1.1 terms, 132 in v5 terms).
-            let unsupported = rc == Int32(MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION.rawValue)
+            let unsupported =
+                rc == Int32(MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION.rawValue)
                 || rc == Int32(CONNACK_REFUSED_PROTOCOL_VERSION.rawValue)
             if current == .v5, settings.protocolVersion == .auto, unsupported {
                 lock.withLock { refusedV5 = text }
@@ -230,7 +238,8 @@ public final class MQTTConnection: @unchecked Sendable {
         }
         var properties: OpaquePointer?
         defer { mosquitto_property_free_all(&properties) }
-        _ = mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), s.sessionExpirySeconds)
+        _ = mosquitto_property_add_int32(
+            &properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), s.sessionExpirySeconds)
         return mosquitto_connect_bind_v5(handle, s.host, Int32(s.port), Int32(s.keepAliveSeconds), nil, properties)
     }
 
@@ -270,7 +279,8 @@ public final class MQTTConnection: @unchecked Sendable {
             let fallBack: String? = lock.withLock {
                 defer { refusedV5 = nil }
                 guard version == .v5, settings.protocolVersion == .auto else { return nil }
-                let reason = refusedV5
+                let reason =
+                    refusedV5
                     ?? (loop == MOSQ_ERR_PROTOCOL.rawValue && !acknowledged
                         ? "protocol error in answer to an MQTT v5 CONNECT" : nil)
                 if reason != nil { version = .v311 }
@@ -291,7 +301,8 @@ public final class MQTTConnection: @unchecked Sendable {
     /// connected; `publish` waits on `handleLock` meanwhile). The next attempt is a first connect.
     private func setUpFor311() {
         handleLock.withLock {
-            mosquitto_reinitialise(handle, settings.clientID, settings.cleanSession, Unmanaged.passUnretained(self).toOpaque())
+            mosquitto_reinitialise(
+                handle, settings.clientID, settings.cleanSession, Unmanaged.passUnretained(self).toOpaque())
             _ = mosquitto_threaded_set(handle, true)
             do { try configure() } catch { onEvent(.failure(reason: "\(error)")) }
         }

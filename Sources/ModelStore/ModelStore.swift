@@ -50,9 +50,11 @@ public struct ModelStore: Sendable {
         public var heldOutDays: Int?
         public var scoredStations: Int?
 
-        public init(time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,
-                    currentRMSE: Double? = nil, persistenceRMSE: Double? = nil, trainWindows: Int? = nil,
-                    holdoutWindows: Int? = nil) {
+        public init(
+            time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,
+            currentRMSE: Double? = nil, persistenceRMSE: Double? = nil, trainWindows: Int? = nil,
+            holdoutWindows: Int? = nil
+        ) {
             self.time = time
             self.action = action
             self.current = current
@@ -71,7 +73,8 @@ public struct ModelStore: Sendable {
             do {
                 return try JSONDecoder().decode(Change.self, from: Data(line.utf8))
             } catch {
-                throw ModelFileError(path: directory + "/changelog.jsonl", reason: "line \(i + 1) is not a change: \(error)")
+                throw ModelFileError(
+                    path: directory + "/changelog.jsonl", reason: "line \(i + 1) is not a change: \(error)")
             }
         }
     }
@@ -120,8 +123,10 @@ public struct ModelStore: Sendable {
         } else {
             try FileManager.default.removeItem(atPath: currentPath)
         }
-        try record(Change(time: Self.isoTime(now), action: "rollback", current: previous ?? "",
-                          reason: "rolled back from \(current) to \(previous ?? "the shipped model")"))
+        try record(
+            Change(
+                time: Self.isoTime(now), action: "rollback", current: previous ?? "",
+                reason: "rolled back from \(current) to \(previous ?? "the shipped model")"))
         return previous
     }
 

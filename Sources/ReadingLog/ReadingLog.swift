@@ -7,7 +7,7 @@ import GRDBSQLite
 /// directory, so a restart can rebuild each station's window and a retrain can learn from the
 /// stations' own history.
 /// SQLite's marker for "copy the bound text now".
-private let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 public final class ReadingLog: Sendable {
     private let database: DatabasePool
@@ -100,12 +100,15 @@ public final class ReadingLog: Sendable {
         guard !entries.isEmpty else { return }
         try database.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO rejected (arrived, station, topic, code, reason, payload_bytes) VALUES (?, ?, ?, ?, ?, ?)")
+                sql:
+                    "INSERT INTO rejected (arrived, station, topic, code, reason, payload_bytes) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             for e in entries {
                 try statement.execute(arguments: [e.arrived, e.station, e.topic, e.code, e.reason, e.payloadBytes])
             }
             try db.execute(
-                sql: "DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?", arguments: [Self.rejectedKept])
+                sql: "DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?",
+                arguments: [Self.rejectedKept])
         }
     }
 
@@ -113,8 +116,9 @@ public final class ReadingLog: Sendable {
     public func recentRejected(limit: Int) throws -> [Rejected] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rejected ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                Rejected(arrived: $0["arrived"], station: $0["station"], topic: $0["topic"], code: $0["code"],
-                         reason: $0["reason"], payloadBytes: $0["payload_bytes"])
+                Rejected(
+                    arrived: $0["arrived"], station: $0["station"], topic: $0["topic"], code: $0["code"],
+                    reason: $0["reason"], payloadBytes: $0["payload_bytes"])
             }
         }
     }
@@ -138,16 +142,21 @@ public final class ReadingLog: Sendable {
             for e in entries {
                 let r = e.reading
                 sqlite3_reset(s)
-                let bound = r.station.withCString { sqlite3_bind_text(s, 1, $0, -1, SQLITE_TRANSIENT) }
+                let bound =
+                    r.station.withCString { sqlite3_bind_text(s, 1, $0, -1, sqliteTransient) }
                     | sqlite3_bind_int64(s, 2, r.time) | sqlite3_bind_int64(s, 3, r.hour)
                     | sqlite3_bind_double(s, 4, r.pm25) | sqlite3_bind_double(s, 5, r.dewPoint)
                     | sqlite3_bind_double(s, 6, r.temperature) | sqlite3_bind_double(s, 7, r.pressure)
-                    | r.windDirection.rawValue.withCString { sqlite3_bind_text(s, 8, $0, -1, SQLITE_TRANSIENT) }
+                    | r.windDirection.rawValue.withCString { sqlite3_bind_text(s, 8, $0, -1, sqliteTransient) }
                     | sqlite3_bind_double(s, 9, r.windSpeed) | sqlite3_bind_double(s, 10, e.arrived)
-                guard bound == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: bound), message: "binding a reading") }
+                guard bound == SQLITE_OK else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: bound), message: "binding a reading")
+                }
                 let rc = sqlite3_step(s)
                 guard rc == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: rc),
+                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
             }
             sqlite3_reset(s)
@@ -191,9 +200,10 @@ public final class ReadingLog: Sendable {
                     """)
             while let row = try rows.next() {
                 guard let direction = WindDirection(rawValue: row[6]) else { continue }
-                try body(Reading(
-                    station: row[0], time: row[1], pm25: row[2], dewPoint: row[3], temperature: row[4],
-                    pressure: row[5], windDirection: direction, windSpeed: row[7]))
+                try body(
+                    Reading(
+                        station: row[0], time: row[1], pm25: row[2], dewPoint: row[3], temperature: row[4],
+                        pressure: row[5], windDirection: direction, windSpeed: row[7]))
             }
         }
     }

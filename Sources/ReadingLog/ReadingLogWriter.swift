@@ -109,7 +109,9 @@ public final class ReadingLogWriter: @unchecked Sendable {
             if due { lastReport = Date() }
             let count = pending.count
             condition.unlock()
-            if due { report("cannot write the reading log \(path): \(error); \(count) readings kept in memory, retrying") }
+            if due {
+                report("cannot write the reading log \(path): \(error); \(count) readings kept in memory, retrying")
+            }
             return false
         }
     }
@@ -138,7 +140,9 @@ public final class ReadingLogWriter: @unchecked Sendable {
                 for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
                     try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
                 }
-                report("the reading log \(path) is corrupt (\(error.message ?? "\(error)")); moved it to \(aside) and started a new one")
+                report(
+                    "the reading log \(path) is corrupt (\(error.message ?? "\(error)")); moved it to \(aside) and started a new one"
+                )
                 log = try ReadingLog(path: path)
             }
             current = log

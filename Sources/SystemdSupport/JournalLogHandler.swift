@@ -147,8 +147,9 @@ public struct JournalLogHandler: LogHandler {
         let sent = entry.withUnsafeBytes { bytes in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0,
-                           socklen_t(MemoryLayout<sockaddr_un>.size))
+                    sendto(
+                        fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0,
+                        socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
         }

@@ -4,12 +4,17 @@ import Foundation
 extension BacktestReport {
     /// The pooled table by horizon, the coverage by band, and each station's gains.
     public func table() -> String {
-        var out = "pooled, by hours ahead (µg/m³; gain = 100 (1 - model / persistence); bias = mean forecast - truth):\n"
+        var out =
+            "pooled, by hours ahead (µg/m³; gain = 100 (1 - model / persistence); bias = mean forecast - truth):\n"
         out += "  h  forecasts   RMSE  persist  gain %     MAE  persist  gain %    bias  cover %\n"
         for (i, s) in pooled.byHorizon.enumerated() {
-            out += pad("\(i + 1)", 3) + pad("\(s.count)", 11) + pad(formatFixed(s.rmse, 1), 7) + pad(formatFixed(s.persistenceRMSE, 1), 9)
-                + pad(formatFixed(s.gain, 1), 8) + pad(formatFixed(s.mae, 1), 8) + pad(formatFixed(s.persistenceMAE, 1), 9)
-                + pad(formatFixed(s.maeGain, 1), 8) + pad(formatFixed(s.bias, 1), 8) + pad(formatFixed(100 * s.coverage, 1), 9) + "\n"
+            out +=
+                pad("\(i + 1)", 3) + pad("\(s.count)", 11) + pad(formatFixed(s.rmse, 1), 7)
+                + pad(formatFixed(s.persistenceRMSE, 1), 9)
+                + pad(formatFixed(s.gain, 1), 8) + pad(formatFixed(s.mae, 1), 8)
+                + pad(formatFixed(s.persistenceMAE, 1), 9)
+                + pad(formatFixed(s.maeGain, 1), 8) + pad(formatFixed(s.bias, 1), 8)
+                + pad(formatFixed(100 * s.coverage, 1), 9) + "\n"
         }
         for byForecast in [false, true] {
             out += "\ninterval coverage % by \(byForecast ? "forecast" : "true") PM2.5 band (forecasts in the band):\n"
@@ -17,7 +22,8 @@ extension BacktestReport {
             for (i, s) in pooled.byHorizon.enumerated() {
                 out += pad("\(i + 1)", 3)
                 for b in Backtest.bands.indices {
-                    let (share, count) = byForecast
+                    let (share, count) =
+                        byForecast
                         ? (s.forecastBandCoverage(b), s.forecastBandCount[b]) : (s.bandCoverage(b), s.bandCount[b])
                     out += pad(share.map { "\(formatFixed(100 * $0, 1)) (\(count))" } ?? "-", 16)
                 }
@@ -25,11 +31,15 @@ extension BacktestReport {
             }
         }
         out += "\nRMSE gain % over persistence by station and hours ahead:\n"
-        out += pad("station", 16, left: true) + (1...horizon).map { pad("h\($0)", 7) }.joined() + "   MAE gain % h1..h\(horizon)\n"
+        out +=
+            pad("station", 16, left: true) + (1...horizon).map { pad("h\($0)", 7) }.joined()
+            + "   MAE gain % h1..h\(horizon)\n"
         for (name, scores) in stations {
-            out += pad(String(name.prefix(15)), 16, left: true)
+            out +=
+                pad(String(name.prefix(15)), 16, left: true)
                 + scores.byHorizon.map { pad($0.count > 0 ? formatFixed($0.gain, 1) : "-", 7) }.joined()
-                + "   " + scores.byHorizon.map { $0.count > 0 ? formatFixed($0.maeGain, 1) : "-" }.joined(separator: " ") + "\n"
+                + "   "
+                + scores.byHorizon.map { $0.count > 0 ? formatFixed($0.maeGain, 1) : "-" }.joined(separator: " ") + "\n"
         }
         return out
     }
@@ -66,15 +76,22 @@ extension BacktestReport {
     static func horizons(_ scores: BacktestScores) -> [HorizonJSON] {
         scores.byHorizon.enumerated().map { i, s in
             HorizonJSON(
-                horizon: i + 1, forecasts: s.count, rmse: s.rmse, persistenceRmse: s.persistenceRMSE, gainPercent: s.gain,
+                horizon: i + 1, forecasts: s.count, rmse: s.rmse, persistenceRmse: s.persistenceRMSE,
+                gainPercent: s.gain,
                 mae: s.mae, persistenceMae: s.persistenceMAE, maeGainPercent: s.maeGain, bias: s.bias,
                 coverage: s.coverage,
-                coverageByBand: Dictionary(uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCoverage($0)) }),
-                forecastsByBand: Dictionary(uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCount[$0]) }),
+                coverageByBand: Dictionary(
+                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCoverage($0)) }),
+                forecastsByBand: Dictionary(
+                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCount[$0]) }),
                 coverageByForecastBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.forecastBandCoverage($0)) }),
+                    uniqueKeysWithValues: Backtest.bands.indices.map {
+                        (Backtest.bands[$0].name, s.forecastBandCoverage($0))
+                    }),
                 forecastsByForecastBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.forecastBandCount[$0]) }))
+                    uniqueKeysWithValues: Backtest.bands.indices.map {
+                        (Backtest.bands[$0].name, s.forecastBandCount[$0])
+                    }))
         }
     }
 
@@ -85,7 +102,8 @@ extension BacktestReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: (try? encoder.encode(doc)) ?? Data(), as: UTF8.self)
     }
 }

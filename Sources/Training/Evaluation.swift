@@ -43,10 +43,10 @@ public enum Evaluation {
         precondition(p >= 1 && p <= data.steps)
         let count = data.count - data.count % p
         let blocks = count / p
-        let T = data.steps
+        let stepCount = data.steps
         let pm = Feature.pm25.rawValue
         let chunk = 64
-        let workspace = RNNWorkspace<Float>(architecture: network.architecture, steps: T, batchCapacity: chunk)
+        let workspace = RNNWorkspace<Float>(architecture: network.architecture, steps: stepCount, batchCapacity: chunk)
         var predictions = [Double](repeating: 0, count: count)
         var persistence = [Double](repeating: 0, count: count)
         var targets = [Double](repeating: 0, count: count)
@@ -60,11 +60,11 @@ public enum Evaluation {
                     data.withWindow(w) { workspace.load($0, at: s) }
                     for j in 0..<k {
                         let fed = normalisation.targetToPM25Feature(predictions[origin + j])
-                        workspace.setInput(fed, sample: s, step: T - k + j, feature: pm)
+                        workspace.setInput(fed, sample: s, step: stepCount - k + j, feature: pm)
                     }
                     if weather == .live { freezeWeather(workspace, sample: s, hours: k) }
                     targets[w] = data.target(w)
-                    let originPM = data.withWindow(origin) { $0[(T - 1) * data.featureCount + pm] }
+                    let originPM = data.withWindow(origin) { $0[(stepCount - 1) * data.featureCount + pm] }
                     persistence[w] = normalisation.pm25FeatureToTarget(originPM)
                 }
                 network.forward(workspace, count: n)
@@ -100,8 +100,9 @@ extension RecursiveRun {
                 b += (persistence[i] - targets[i]) * (persistence[i] - targets[i])
                 n += 1
             }
-            return HorizonError(horizon: h, modelRmse: (m / n).squareRoot() * span,
-                                persistenceRmse: (b / n).squareRoot() * span)
+            return HorizonError(
+                horizon: h, modelRmse: (m / n).squareRoot() * span,
+                persistenceRmse: (b / n).squareRoot() * span)
         }
     }
 
@@ -109,7 +110,8 @@ extension RecursiveRun {
     public func residualQuantiles(_ levels: [Double], normalisation: Normalisation) -> [[Double]] {
         let span = normalisation.target.span
         return (1...p).map { h in
-            quantiles(stride(from: h - 1, to: targets.count, by: p).map { (targets[$0] - predictions[$0]) * span }, levels)
+            quantiles(
+                stride(from: h - 1, to: targets.count, by: p).map { (targets[$0] - predictions[$0]) * span }, levels)
         }
     }
 }

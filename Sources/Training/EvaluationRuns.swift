@@ -31,7 +31,8 @@ public struct EvaluationRuns: Sendable {
             for p in EvaluationSummary.predictionLengths {
                 var pooled = RecursiveRun(weather: weather, p: p, predictions: [], persistence: [], targets: [])
                 for test in segments {
-                    let run = Evaluation.recursive(network, on: test, p: p, weather: weather, normalisation: normalisation)
+                    let run = Evaluation.recursive(
+                        network, on: test, p: p, weather: weather, normalisation: normalisation)
                     pooled.predictions += run.predictions.map(convert)
                     pooled.persistence += run.persistence.map(convert)
                     pooled.targets += run.targets.map(convert)

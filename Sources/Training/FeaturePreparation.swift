@@ -22,9 +22,10 @@ public struct PreparedSeries: Sendable {
         precondition(records.count >= 2, "need at least two rows")
         let pm = Self.interpolate(records.map(\.pm25))
         let speed = Self.deaccumulatedWindSpeed(records)
-        self.init(rows: records.enumerated().map { r, rec in
-            [pm[r], rec.dewPoint, rec.temperature, rec.pressure, rec.windDirection.code, speed[r]]
-        })
+        self.init(
+            rows: records.enumerated().map { r, rec in
+                [pm[r], rec.dewPoint, rec.temperature, rec.pressure, rec.windDirection.code, speed[r]]
+            })
     }
 
     /// Consecutive hourly rows of the six raw features, in ``Feature`` order: the features

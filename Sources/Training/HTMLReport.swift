@@ -18,12 +18,13 @@ public struct HTMLReport {
     }
 
     /// SPEC.md's published figures (loss / R^2) for the course's nets and persistence.
-    static let published: [(p: Int, deep: (Double, Double), single: (Double, Double), persistence: (Double, Double))] = [
-        (8, (0.001157, 0.740684), (0.001171, 0.737769), (0.001352, 0.697076)),
-        (4, (0.000644, 0.855700), (0.000686, 0.846447), (0.000696, 0.844077)),
-        (2, (0.000377, 0.915486), (0.000414, 0.907291), (0.000394, 0.911641)),
-        (1, (0.000239, 0.946411), (0.000268, 0.940090), (0.000243, 0.945480)),
-    ]
+    static let published: [(p: Int, deep: (Double, Double), single: (Double, Double), persistence: (Double, Double))] =
+        [
+            (8, (0.001157, 0.740684), (0.001171, 0.737769), (0.001352, 0.697076)),
+            (4, (0.000644, 0.855700), (0.000686, 0.846447), (0.000696, 0.844077)),
+            (2, (0.000377, 0.915486), (0.000414, 0.907291), (0.000394, 0.911641)),
+            (1, (0.000239, 0.946411), (0.000268, 0.940090), (0.000243, 0.945480)),
+        ]
 
     public func render() -> String {
         let a = model.architecture
@@ -76,7 +77,8 @@ public struct HTMLReport {
             let mine = runs.summary.result(.oracle, p: row.p)
             func cell(_ v: (Double, Double)) -> String { "\(formatFixed(v.0, 6)) / \(formatFixed(v.1, 4))" }
             out += "<tr><td>\(row.p)</td><td>\(cell(row.deep))</td><td>\(cell(row.single))</td>"
-            out += "<td>\(cell(row.persistence))</td><td>\(mine.map { cell(($0.model.loss, $0.model.r2)) } ?? "")</td></tr>\n"
+            out +=
+                "<td>\(cell(row.persistence))</td><td>\(mine.map { cell(($0.model.loss, $0.model.r2)) } ?? "")</td></tr>\n"
         }
         return out + "</table>\n"
     }
@@ -100,12 +102,15 @@ public struct HTMLReport {
         return SVGChart(
             title: "RMSE by hours ahead (8-hour recursive forecasts)", xLabel: "hours ahead", yLabel: "RMSE µg/m³",
             series: [
-                .init(name: "model, oracle weather", color: "#1f77b4", points: pts(s.oracleHorizons, \.modelRmse),
-                      marker: true),
-                .init(name: "model, live (weather held)", color: "#2ca02c", points: pts(s.liveHorizons, \.modelRmse),
-                      marker: true),
-                .init(name: "persistence", color: "#7f7f7f", points: pts(s.oracleHorizons, \.persistenceRmse),
-                      marker: true, dashed: true),
+                .init(
+                    name: "model, oracle weather", color: "#1f77b4", points: pts(s.oracleHorizons, \.modelRmse),
+                    marker: true),
+                .init(
+                    name: "model, live (weather held)", color: "#2ca02c", points: pts(s.liveHorizons, \.modelRmse),
+                    marker: true),
+                .init(
+                    name: "persistence", color: "#7f7f7f", points: pts(s.oracleHorizons, \.persistenceRmse),
+                    marker: true, dashed: true),
             ]
         ).render()
     }

@@ -30,7 +30,8 @@ public struct LogSeries: Sendable {
         let f = Feature.allCases.count
         func side(_ hours: Range<Int64>) -> [Segment] {
             let series = TrainingSeries(
-                readings: readings, hours: hours, maximumGapHours: maximumGapHours, minimumRows: minimumRows ?? steps + 1)
+                readings: readings, hours: hours, maximumGapHours: maximumGapHours,
+                minimumRows: minimumRows ?? steps + 1)
             return series.segments.map { s in
                 let rows = (0..<s.rowCount).map { Array(s.raw[($0 * f)..<(($0 + 1) * f)]) }
                 return Segment(station: s.station, firstHour: s.firstHour, series: PreparedSeries(rows: rows))
@@ -60,8 +61,9 @@ public struct LogSeries: Sendable {
             features.append(contentsOf: x)
             targets.append(contentsOf: y)
         }
-        return WindowedData(features: features, targets: targets, rows: 0..<targets.count, steps: steps,
-                            selection: selection)
+        return WindowedData(
+            features: features, targets: targets, rows: 0..<targets.count, steps: steps,
+            selection: selection)
     }
 
     /// Each held-out segment as a window set of its own, for the recursive evaluation, which

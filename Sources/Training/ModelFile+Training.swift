@@ -3,8 +3,10 @@ import DeepRNN
 
 extension ModelFile {
     /// Evaluates a training result on the data set's test windows and packs it into a model file.
-    public init(trained result: TrainingResult, dataset: PRSADataset, recipe: TrainingRecipe, seed: UInt64,
-                dataSource: String) {
+    public init(
+        trained result: TrainingResult, dataset: PRSADataset, recipe: TrainingRecipe, seed: UInt64,
+        dataSource: String
+    ) {
         let runs = EvaluationRuns(network: result.network, test: dataset.test, normalisation: dataset.normalisation)
         func label(_ r: PRSARecord) -> String { r.hourLabel + ":00" }
         let info = TrainingInfo(

@@ -72,7 +72,8 @@ public enum MultisiteReader {
             let day = try integer("day", 1...31)
             let hour = try integer("hour", 0...23)
             guard day <= daysInMonth(year: Int64(year), month: Int64(month)) else {
-                throw DataFileError(file: file, line: lineNumber, column: "day", reason: "\(year)-\(month) has no day \(day)")
+                throw DataFileError(
+                    file: file, line: lineNumber, column: "day", reason: "\(year)-\(month) has no day \(day)")
             }
             let pm25 = try optionalNumber("PM2.5")
             if let pm25, pm25 < 0 {

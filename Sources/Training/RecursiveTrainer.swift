@@ -41,7 +41,9 @@ public struct RecursiveTrainer: Sendable {
         return Normalisation(features: ranges, target: ranges[encoding.pm25Index])
     }
 
-    func prepare(_ series: TrainingSeries, encoding: InputEncoding, normalisation: Normalisation, steps: Int, hours: Int)
+    func prepare(
+        _ series: TrainingSeries, encoding: InputEncoding, normalisation: Normalisation, steps: Int, hours: Int
+    )
         -> Prepared
     {
         var p = Prepared(rows: [], targets: [], train: [], validation: [])
@@ -113,7 +115,8 @@ public struct RecursiveTrainer: Sendable {
         for i in readout..<(readout + architecture.hiddenSizes.last!) { network.parameters[i] = 0 }
         let pm = encoding.pm25Index
         let link = normalisation.persistenceSkip
-        let feedback = RecursiveForecastKernel.Feedback(feature: pm, scale: 1 / link.scale, offset: -link.offset / link.scale)
+        let feedback = RecursiveForecastKernel.Feedback(
+            feature: pm, scale: 1 / link.scale, offset: -link.offset / link.scale)
         let batchSize = recipe.batchSize
         // The error in µg/m³ / 100 of a log-space output, when the recipe measures it linearly.
         let linearError = recipe.errorScale == .linear && encoding.pm25 == .log1p
@@ -129,8 +132,9 @@ public struct RecursiveTrainer: Sendable {
             data, hours: hours, byPersistence: recipe.horizonWeightsByPersistence ?? false,
             value: { z in exponential.map { (Double.exp($0.a * z + $0.b) - 1) / $0.c } ?? z })
         var gradient = [Double](repeating: 0, count: architecture.parameterCount)
-        var optimizer = Optimizer(kind: recipe.optimizer, parameterCount: architecture.parameterCount,
-                                  clipNorm: recipe.clipNorm)
+        var optimizer = Optimizer(
+            kind: recipe.optimizer, parameterCount: architecture.parameterCount,
+            clipNorm: recipe.clipNorm)
 
         /// Loads samples into the batch buffer: the rows, with the weather past the origin held.
         func load(_ samples: ArraySlice<(segment: Int, origin: Int)>) {
@@ -158,7 +162,8 @@ public struct RecursiveTrainer: Sendable {
                         objective.accumulate(
                             net, count: samples.count,
                             sequences: { b in
-                                UnsafeBufferPointer(rebasing: all[(b * rowsPerSample * f)..<((b + 1) * rowsPerSample * f)])
+                                UnsafeBufferPointer(
+                                    rebasing: all[(b * rowsPerSample * f)..<((b + 1) * rowsPerSample * f)])
                             },
                             targets: t.baseAddress!, weights: weights, into: wanted ? g.baseAddress! : nil)
                     }
@@ -231,7 +236,8 @@ extension RecursiveTrainer {
     /// Each hour ahead's weight in the objective (summing to 1): equal, or inverse to
     /// persistence's mean squared error there, measured on the training samples in the units of
     /// the error (`value` maps the target scale to them).
-    static func horizonWeights(_ data: Prepared, hours: Int, byPersistence: Bool, value: (Double) -> Double) -> [Double] {
+    static func horizonWeights(_ data: Prepared, hours: Int, byPersistence: Bool, value: (Double) -> Double) -> [Double]
+    {
         guard byPersistence, !data.train.isEmpty else { return [Double](repeating: 1 / Double(hours), count: hours) }
         var sums = [Double](repeating: 0, count: hours)
         for s in data.train {

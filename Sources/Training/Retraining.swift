@@ -26,8 +26,10 @@ public struct Retraining: Sendable {
     /// refused a model that was 9.7% better than persistence over the following year.
     public static let defaultHoldoutDays = 56
 
-    public init(recipe: TrainingRecipe, seed: UInt64, holdoutDays: Int = Self.defaultHoldoutDays,
-                maximumGapHours: Int, minimumTrainingWindows: Int = 2_000, minimumHoldoutWindows: Int = 96) {
+    public init(
+        recipe: TrainingRecipe, seed: UInt64, holdoutDays: Int = Self.defaultHoldoutDays,
+        maximumGapHours: Int, minimumTrainingWindows: Int = 2_000, minimumHoldoutWindows: Int = 96
+    ) {
         self.recipe = recipe
         self.seed = seed
         self.holdoutDays = holdoutDays
@@ -61,8 +63,9 @@ public struct Retraining: Sendable {
         func percent(_ a: Double, _ b: Double) -> String { formatFixed((1 - a / b) * 100, 1) }
         guard s.candidate < s.current else { return .refuse(reason: "the candidate does not beat the current model") }
         guard s.candidate < s.persistence else { return .refuse(reason: "the candidate does not beat persistence") }
-        return .promote(reason: "beats the current model by \(percent(s.candidate, s.current))% "
-            + "and persistence by \(percent(s.candidate, s.persistence))%")
+        return .promote(
+            reason: "beats the current model by \(percent(s.candidate, s.current))% "
+                + "and persistence by \(percent(s.candidate, s.persistence))%")
     }
 
     public enum Outcome: Sendable {
@@ -81,8 +84,10 @@ public struct Retraining: Sendable {
     /// Scores the candidate, the current model and persistence from every origin at or after
     /// `split` in `readings`, through the daemon's own engine (``Backtest``). Only forecast
     /// hours both models made are counted, so all three are scored on the same pairs.
-    static func score(candidate: ModelFile, current: ModelFile, readings: [Reading], from split: Int64,
-                      maximumGapHours: Int) -> Scores {
+    static func score(
+        candidate: ModelFile, current: ModelFile, readings: [Reading], from split: Int64,
+        maximumGapHours: Int
+    ) -> Scores {
         var options = Backtest.Options()
         options.from = split
         options.maximumGapHours = maximumGapHours
@@ -103,7 +108,9 @@ public struct Retraining: Sendable {
             guard let other = currentForecasts[Key(station: r.station, origin: r.originHour, horizon: r.horizon)]
             else { return }
             let k = r.horizon - 1
-            for (i, f) in [r.forecast, other, r.persistence].enumerated() { sums[k][i] += (f - r.truth) * (f - r.truth) }
+            for (i, f) in [r.forecast, other, r.persistence].enumerated() {
+                sums[k][i] += (f - r.truth) * (f - r.truth)
+            }
             counts[k] += 1
             stations.insert(r.station)
         }
@@ -112,8 +119,9 @@ public struct Retraining: Sendable {
             return (total.squareRoot(), (0..<hours).map { (sums[$0][i] / Double(max(1, counts[$0]))).squareRoot() })
         }
         let (c, m, p) = (rmse(0), rmse(1), rmse(2))
-        return Scores(candidate: c.all, current: m.all, persistence: p.all, candidateByHour: c.byHour,
-                      currentByHour: m.byHour, persistenceByHour: p.byHour, origins: counts[0], stations: stations.count)
+        return Scores(
+            candidate: c.all, current: m.all, persistence: p.all, candidateByHour: c.byHour,
+            currentByHour: m.byHour, persistenceByHour: p.byHour, origins: counts[0], stations: stations.count)
     }
 
     /// An even spread of `readings`' stations whose held-out hours make at most
@@ -136,15 +144,18 @@ public struct Retraining: Sendable {
     /// side, so a network with a few months of its own readings learns them on top of years of
     /// others' rather than from them alone: a station the log holds is taken from the log only,
     /// and no prior hour at or after the first held-out one is used.
-    public func run(log: ReadingLog, current: ModelFile, course: PRSADataset, source: String,
-                    prior: [TrainingSeries.Segment] = [],
-                    stage: (Stage) -> Void = { _ in }, progress: (EpochReport) -> Void = { _ in },
-                    shouldStop: () -> Bool = { false }) throws -> Outcome {
+    public func run(
+        log: ReadingLog, current: ModelFile, course: PRSADataset, source: String,
+        prior: [TrainingSeries.Segment] = [],
+        stage: (Stage) -> Void = { _ in }, progress: (EpochReport) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
+    ) throws -> Outcome {
         guard let newest = try log.newestHour() else { return .tooLittleData("the reading log is empty") }
         let split = newest - Int64(holdoutDays * 24) + 1
         guard let encoding = recipe.recursiveEncoding else {
-            return oneHour(readings: try log.all(), current: current, split: split, source: source, progress: progress,
-                           shouldStop: shouldStop)
+            return oneHour(
+                readings: try log.all(), current: current, split: split, source: source, progress: progress,
+                shouldStop: shouldStop)
         }
         let warmUp = Int64(PRSADataset.steps + maximumGapHours + 1)
         var builder = TrainingSeries.Builder(maximumGapHours: maximumGapHours)
@@ -159,8 +170,10 @@ public struct Retraining: Sendable {
         stage(.read(readings: count, trainingHours: own.rowCount, heldOutReadings: recent.count))
         let hours = 8
         let trainCount = own.originCount(steps: PRSADataset.steps, hours: hours)
-        let heldOutHours = Set(recent.lazy.filter { $0.hour >= split }.map { HourKey(station: $0.station, hour: $0.hour) })
-            .count
+        let heldOutHours = Set(
+            recent.lazy.filter { $0.hour >= split }.map { HourKey(station: $0.station, hour: $0.hour) }
+        )
+        .count
         guard trainCount >= minimumTrainingWindows, heldOutHours >= minimumHoldoutWindows else {
             return .tooLittleData(
                 "\(count) readings give \(trainCount) training windows (need \(minimumTrainingWindows)) and "
@@ -203,16 +216,20 @@ public struct Retraining: Sendable {
 
     /// The one-hour recipes (`default`, `seed`): trained on every window of the log's
     /// training side.
-    func oneHour(readings: [Reading], current: ModelFile, split: Int64, source: String,
-                 progress: (EpochReport) -> Void, shouldStop: () -> Bool) -> Outcome {
+    func oneHour(
+        readings: [Reading], current: ModelFile, split: Int64, source: String,
+        progress: (EpochReport) -> Void, shouldStop: () -> Bool
+    ) -> Outcome {
         let newest = readings.map(\.hour).max() ?? split
-        let series = LogSeries(readings: readings, holdoutHours: Int(newest - split + 1), maximumGapHours: maximumGapHours)
+        let series = LogSeries(
+            readings: readings, holdoutHours: Int(newest - split + 1), maximumGapHours: maximumGapHours)
         let trainCount = series.trainingWindowCount
         let holdoutCount = series.holdoutWindowCount
         guard trainCount >= minimumTrainingWindows, holdoutCount >= minimumHoldoutWindows else {
             return .tooLittleData(
                 "\(readings.count) readings give \(trainCount) training windows (need \(minimumTrainingWindows)) and "
-                    + "\(holdoutCount) held-out windows in the last \(holdoutDays) days (need \(minimumHoldoutWindows))")
+                    + "\(holdoutCount) held-out windows in the last \(holdoutDays) days (need \(minimumHoldoutWindows))"
+            )
         }
         let normalisation = series.fittedNormalisation()
         let data = series.trainingWindows(normalisation)!
@@ -235,6 +252,7 @@ public struct Retraining: Sendable {
         let scores = Self.score(
             candidate: candidate, current: current, readings: recent, from: series.splitHour,
             maximumGapHours: maximumGapHours)
-        return .scored(candidate: candidate, scores: scores, trainWindows: trainCount, firstHeldOutHour: series.splitHour)
+        return .scored(
+            candidate: candidate, scores: scores, trainWindows: trainCount, firstHeldOutHour: series.splitHour)
     }
 }

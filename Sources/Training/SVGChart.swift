@@ -34,15 +34,18 @@ struct SVGChart {
         y1 += pad
         if !logY && y0 < 0 && all.allSatisfy({ $0.y >= 0 }) { y0 = 0 }
         x0 = min(x0, x1)
-        let pw = width - left - right, ph = height - top - bottom
+        let pw = width - left - right
+        let ph = height - top - bottom
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
         func py(_ y: Double) -> Double { top + ph - (ty(y) - y0) / (y1 - y0) * ph }
         func f(_ v: Double) -> String { formatFixed(v, 1) }
 
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" "
         svg += "viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
-        svg += "<text x=\"\(f(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escapeHTML(title))</text>\n"
-        svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#999\"/>\n"
+        svg +=
+            "<text x=\"\(f(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escapeHTML(title))</text>\n"
+        svg +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#999\"/>\n"
         for i in 0...5 {
             let v = y0 + (y1 - y0) * Double(i) / 5
             let y = top + ph - Double(i) / 5 * ph
@@ -54,7 +57,8 @@ struct SVGChart {
             let xLabel = x1 - x0 >= 10 ? formatFixed(xv, 0) : formatSignificant(xv)
             svg += "<text x=\"\(f(x))\" y=\"\(f(top + ph + 15))\" text-anchor=\"middle\">\(xLabel)</text>\n"
         }
-        svg += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>\n"
+        svg +=
+            "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>\n"
         svg += "<text transform=\"translate(14 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">"
         svg += "\(escapeHTML(yLabel))</text>\n"
         for (n, s) in series.enumerated() {

@@ -49,8 +49,9 @@ public struct Trainer: Sendable {
             (training, validation) = data.blockedValidationSplit(blockHours: blockHours, every: every)
         }
 
-        var optimizer = Optimizer(kind: recipe.optimizer, parameterCount: architecture.parameterCount,
-                                  clipNorm: recipe.clipNorm)
+        var optimizer = Optimizer(
+            kind: recipe.optimizer, parameterCount: architecture.parameterCount,
+            clipNorm: recipe.clipNorm)
         let batchSize = recipe.batchSize
         let workspace = RNNWorkspace<Float>(architecture: architecture, steps: data.steps, batchCapacity: batchSize)
         var order = Array(0..<training.count)
@@ -101,9 +102,9 @@ public struct Trainer: Sendable {
 /// observation.
 func freezeWeather<S: RNNScalar>(_ workspace: RNNWorkspace<S>, sample: Int, hours: Int) {
     guard hours > 0 else { return }
-    let T = workspace.steps
+    let stepCount = workspace.steps
     for f in 0..<workspace.architecture.inputSize where f != Feature.pm25.rawValue {
-        let held = workspace.inputValue(sample: sample, step: T - 1 - hours, feature: f)
-        for step in (T - hours)..<T { workspace.setInput(held, sample: sample, step: step, feature: f) }
+        let held = workspace.inputValue(sample: sample, step: stepCount - 1 - hours, feature: f)
+        for step in (stepCount - hours)..<stepCount { workspace.setInput(held, sample: sample, step: step, feature: f) }
     }
 }

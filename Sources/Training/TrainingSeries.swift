@@ -18,10 +18,13 @@ public struct TrainingSeries: Sendable {
     public init(segments: [Segment]) { self.segments = segments }
 
     /// The readings of the hours in `hours` (any order), through a ``Builder``.
-    public init(readings: [Reading], hours: Range<Int64> = Int64.min..<Int64.max, maximumGapHours: Int = 3,
-                minimumRows: Int = Builder.defaultMinimumRows) {
+    public init(
+        readings: [Reading], hours: Range<Int64> = Int64.min..<Int64.max, maximumGapHours: Int = 3,
+        minimumRows: Int = Builder.defaultMinimumRows
+    ) {
         let kept = readings.indices.filter { hours.contains(readings[$0].hour) }.sorted {
-            let a = readings[$0], b = readings[$1]
+            let a = readings[$0]
+            let b = readings[$1]
             return (a.station, a.hour, $0) < (b.station, b.hour, $1)
         }
         var builder = Builder(maximumGapHours: maximumGapHours, minimumRows: minimumRows)

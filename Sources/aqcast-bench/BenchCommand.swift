@@ -1,15 +1,17 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import DeepRNN
 import Foundation
+import Training
 
 @main
 struct AQCastBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aqcast-bench", abstract: "Benchmarks that print numbers and ratios against a reference run.",
-        subcommands: [TrainBench.self, ForecastBench.self, DaemonBench.self, LogBench.self, RestartBench.self, RetrainBench.self])
+        subcommands: [
+            TrainBench.self, ForecastBench.self, DaemonBench.self, LogBench.self, RestartBench.self, RetrainBench.self,
+        ])
 
     /// The `aqcast` program built beside this one, which the daemon and retraining benches start.
     static var aqcast: String { ShippedFile.executableDirectory + "/aqcast" }
@@ -18,7 +20,8 @@ struct AQCastBench: ParsableCommand {
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the seed recipe on one thread, then the numpy re-implementation on the same data; print the ratio.")
+        abstract:
+            "Train the seed recipe on one thread, then the numpy re-implementation on the same data; print the ratio.")
 
     @OptionGroup var dataOptions: DataOptions
 
@@ -39,8 +42,10 @@ struct TrainBench: ParsableCommand {
         let result = Trainer(recipe: recipe, seed: 5).train(data: dataset.train, normalisation: dataset.normalisation)
         let seconds = Date().timeIntervalSince(start)
         let rate = Double(dataset.train.count * epochs) / seconds
-        print("aqcast epochs=\(epochs) windows=\(dataset.train.count) seconds=\(formatFixed(seconds, 3)) "
-            + "windows_per_s=\(formatFixed(rate, 0)) val_loss=\(formatFixed(result.history.map(\.validationLoss).min()!, 6))")
+        print(
+            "aqcast epochs=\(epochs) windows=\(dataset.train.count) seconds=\(formatFixed(seconds, 3)) "
+                + "windows_per_s=\(formatFixed(rate, 0)) val_loss=\(formatFixed(result.history.map(\.validationLoss).min()!, 6))"
+        )
         guard !noNumpy else { return }
         let dataDirectory = (path as NSString).deletingLastPathComponent
         let script = numpy ?? "\(dataDirectory.isEmpty ? "." : dataDirectory)/../benchmarks/seed_numpy.py"
@@ -89,9 +94,11 @@ struct ForecastBench: ParsableCommand {
         var rng = SeededGenerator(seed: 1)
         // Raw hours (the six features the daemon's window holds) of plausible values.
         let window = (0..<file.steps).flatMap { _ in
-            [Double.random(in: 10...300, using: &rng), Double.random(in: -20...20, using: &rng),
-             Double.random(in: -10...30, using: &rng), Double.random(in: 1000...1030, using: &rng),
-             [0, 3, 6, 9, 12][Int.random(in: 0..<5, using: &rng)], Double.random(in: 0...8, using: &rng)]
+            [
+                Double.random(in: 10...300, using: &rng), Double.random(in: -20...20, using: &rng),
+                Double.random(in: -10...30, using: &rng), Double.random(in: 1000...1030, using: &rng),
+                [0, 3, 6, 9, 12][Int.random(in: 0..<5, using: &rng)], Double.random(in: 0...8, using: &rng),
+            ]
         }
         var sink = 0.0
         func time(_ body: () -> Void) -> Double {
@@ -102,8 +109,9 @@ struct ForecastBench: ParsableCommand {
         _ = time { sink += forecaster.forecast(window: window, hours: hours)[0].pm25 }  // warm-up
         let single = time { sink += forecaster.forecast(window: window, hours: 1)[0].pm25 }
         let whole = time { sink += forecaster.forecast(window: window, hours: hours)[0].pm25 }
-        print("model \(file.architecture.hiddenSizes.map(String.init).joined(separator: ",")) "
-            + "(\(file.architecture.parameterCount) parameters), \(repetitions) repetitions")
+        print(
+            "model \(file.architecture.hiddenSizes.map(String.init).joined(separator: ",")) "
+                + "(\(file.architecture.parameterCount) parameters), \(repetitions) repetitions")
         print("1-hour forecast: \(formatFixed(single, 3)) us")
         print("\(hours)-hour recursive forecast: \(formatFixed(whole, 3)) us")
         print("ratio \(hours)-hour/1-hour=\(formatFixed(whole / single, 2)) (sink \(sink > 0 ? "+" : "-"))")

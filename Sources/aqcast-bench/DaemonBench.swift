@@ -1,15 +1,17 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import ForecastDaemon
 import Foundation
 import MQTTClient
+import Training
 
 struct DaemonBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "End to end through a private mosquitto: the daemon's sustained rate against the broker's pass-through to a plain subscriber, reading-to-forecast latency at a fixed rate, and memory per station.")
+        abstract:
+            "End to end through a private mosquitto: the daemon's sustained rate against the broker's pass-through to a plain subscriber, reading-to-forecast latency at a fixed rate, and memory per station."
+    )
 
     @Option(help: "Stations publishing readings.")
     var stations: Int = 1000
@@ -36,13 +38,16 @@ struct DaemonBench: ParsableCommand {
         let file = try ModelFile.load(path: modelPath)
         let base: Int64 = 385_000
         func payload(_ hour: Int64) -> [UInt8] {
-            Array("{\"time\":\(hour * 3600),\"pm25\":\(40 + hour % 50),\"dew_point\":-5,\"temperature\":3,\"pressure\":1016,\"wind_direction\":\"NW\",\"wind_speed\":2.2}".utf8)
+            Array(
+                "{\"time\":\(hour * 3600),\"pm25\":\(40 + hour % 50),\"dew_point\":-5,\"temperature\":3,\"pressure\":1016,\"wind_direction\":\"NW\",\"wind_speed\":2.2}"
+                    .utf8)
         }
         let total = stations * hours
 
         // 1. The broker alone: every reading to a plain subscriber.
         let plain = Counter()
-        let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add() }
+        let subscriber = try connectBench(broker.port, id: "bench-plain", subscribe: "aq/+/reading") { _ in plain.add()
+        }
         let publisher = try connectBench(broker.port, id: "bench-pub", subscribe: nil) { _ in }
         /// Publishes every station's hours, hour by hour, under `aq/<prefix><n>/reading`.
         func publishAll(prefix: String) throws {
@@ -54,7 +59,9 @@ struct DaemonBench: ParsableCommand {
         }
         let start = Date()
         try publishAll(prefix: "s")
-        guard plain.wait(for: total, seconds: 300) else { throw CommandFailure("plain subscriber got \(plain.value) of \(total)") }
+        guard plain.wait(for: total, seconds: 300) else {
+            throw CommandFailure("plain subscriber got \(plain.value) of \(total)")
+        }
         let plainRate = Double(total) / Date().timeIntervalSince(start)
         subscriber.stop()
         report("broker to a plain subscriber: \(total) readings, \(formatFixed(plainRate, 0)) readings/s")
@@ -86,11 +93,15 @@ struct DaemonBench: ParsableCommand {
         // readings through this broker on this machine.
         let canned = try cannedForecast(model: file, payload: payload, base: base)
         let relay = Relay(answer: canned)
-        let relayConnection = try connectBench(broker.port, id: "bench-relay", subscribe: "aq/+/reading") { m in relay.take(m) }
+        let relayConnection = try connectBench(broker.port, id: "bench-relay", subscribe: "aq/+/reading") { m in
+            relay.take(m)
+        }
         relay.connection = relayConnection
         let relayRate = try answeredRate(prefix: "r", by: "relay")
         relayConnection.stop()
-        report("relay (the daemon's traffic without its work): \(total) readings, \(expected) answers, \(formatFixed(relayRate, 0)) readings/s")
+        report(
+            "relay (the daemon's traffic without its work): \(total) readings, \(expected) answers, \(formatFixed(relayRate, 0)) readings/s"
+        )
 
         // 3. The daemon: the same readings, each hour from the 24th on answered by a forecast.
         let daemon = try launchDaemon(port: broker.port, modelPath: modelPath)
@@ -102,7 +113,9 @@ struct DaemonBench: ParsableCommand {
         Thread.sleep(forTimeInterval: 1.5)
         let daemonRate = try answeredRate(prefix: "t", by: "daemon")
         report("daemon: \(total) readings, \(expected) forecasts, \(formatFixed(daemonRate, 0)) readings/s")
-        report("ratio daemon/plain=\(formatFixed(daemonRate / plainRate, 2)) relay/plain=\(formatFixed(relayRate / plainRate, 2)) daemon/relay=\(formatFixed(daemonRate / relayRate, 2))")
+        report(
+            "ratio daemon/plain=\(formatFixed(daemonRate / plainRate, 2)) relay/plain=\(formatFixed(relayRate / plainRate, 2)) daemon/relay=\(formatFixed(daemonRate / relayRate, 2))"
+        )
 
         // 4. Latency at a fixed rate: stations already warm, one reading each completes an hour.
         let paced = rate * seconds
@@ -114,7 +127,9 @@ struct DaemonBench: ParsableCommand {
             let s = i % stations
             let h = base + Int64(hours + i / stations)
             let due = begin.advanced(by: .seconds(Double(i) / Double(rate)))
-            if due > clock.now { Thread.sleep(forTimeInterval: Double((due - clock.now).components.attoseconds) / 1e18) }
+            if due > clock.now {
+                Thread.sleep(forTimeInterval: Double((due - clock.now).components.attoseconds) / 1e18)
+            }
             sent.record(station: "t\(s)", hour: h)
             try publisher.publish(topic: "aq/t\(s)/reading", payload: payload(h), qos: 1)
         }
@@ -123,8 +138,10 @@ struct DaemonBench: ParsableCommand {
         }
         let latencies = arrivals.latencies(against: sent).sorted()
         func q(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] * 1000 }
-        report("latency at \(rate) readings/s over \(seconds) s (\(latencies.count) forecasts): "
-            + "p50 \(formatFixed(q(0.5), 2)) ms, p99 \(formatFixed(q(0.99), 2)) ms, max \(formatFixed(latencies.last! * 1000, 2)) ms")
+        report(
+            "latency at \(rate) readings/s over \(seconds) s (\(latencies.count) forecasts): "
+                + "p50 \(formatFixed(q(0.5), 2)) ms, p99 \(formatFixed(q(0.99), 2)) ms, max \(formatFixed(latencies.last! * 1000, 2)) ms"
+        )
         publisher.stop()
 
         // 5. Memory per station, in process.
@@ -133,11 +150,15 @@ struct DaemonBench: ParsableCommand {
         let now = Double(base + 100) * 3600
         var held = 0
         for s in 0..<memoryStations {
-            for h in 0..<24 { _ = engine.ingest(station: "station-\(s)", payload: payload(base + Int64(h)), retained: false, now: now) }
+            for h in 0..<24 {
+                _ = engine.ingest(station: "station-\(s)", payload: payload(base + Int64(h)), retained: false, now: now)
+            }
             held += 1
         }
         let after = residentBytes()
-        report("memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station")
+        report(
+            "memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station"
+        )
     }
 }
 
@@ -145,7 +166,8 @@ struct DaemonBench: ParsableCommand {
 func cannedForecast(model: ModelFile, payload: (Int64) -> [UInt8], base: Int64) throws -> [UInt8] {
     let engine = ForecastEngine(model: model, modelName: "bench", settings: .init())
     for h in 0..<24 {
-        let outcome = engine.ingest(station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
+        let outcome = engine.ingest(
+            station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
         if case .accepted(_, let forecast?, _, _) = outcome { return forecast.json() }
     }
     throw CommandFailure("the engine made no forecast from 24 hours of readings")
@@ -171,14 +193,17 @@ final class Relay: @unchecked Sendable {
 }
 
 /// Starts `aqcast run` (the program built beside this one) against a local broker.
-func launchDaemon(port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())")
+func launchDaemon(
+    port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())"
+)
     throws -> Process
 {
     do {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)
         p.arguments = [
-            "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir", state,
+            "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir",
+            state,
         ]
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -250,11 +275,14 @@ final class PrivateBroker {
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         close(fd)
         port = Int(UInt16(bigEndian: a.sin_port))
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
+        try
+            "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
             .write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
         process.arguments = ["-c", directory + "/mosquitto.conf"]

@@ -1,9 +1,9 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import ReadingLog
+import Training
 
 #if canImport(Glibc)
     import Glibc
@@ -33,8 +33,9 @@ struct LogBench: ParsableCommand {
         let entries = (0..<readings).map { i -> ReadingLog.Entry in
             let hour = Int64(400_000 + i / 1000)
             return .init(
-                reading: Reading(station: "s\(i % 1000)", time: hour * 3600 + 60, pm25: Double(i % 300), dewPoint: -5,
-                                 temperature: 3, pressure: 1016, windDirection: .northWest, windSpeed: 2.2),
+                reading: Reading(
+                    station: "s\(i % 1000)", time: hour * 3600 + 60, pm25: Double(i % 300), dewPoint: -5,
+                    temperature: 3, pressure: 1016, windDirection: .northWest, windSpeed: 2.2),
                 arrived: Double(hour * 3600 + 61))
         }
         print("\(readings) readings of 1,000 stations, \(batch) per transaction")
@@ -46,7 +47,8 @@ struct LogBench: ParsableCommand {
             var text = ""
             for e in entries[first..<min(entries.count, first + batch)] {
                 let r = e.reading
-                text += "\(r.station),\(r.time),\(r.hour),\(r.pm25),\(r.dewPoint),\(r.temperature),\(r.pressure),\(r.windDirection.rawValue),\(r.windSpeed),\(e.arrived)\n"
+                text +=
+                    "\(r.station),\(r.time),\(r.hour),\(r.pm25),\(r.dewPoint),\(r.temperature),\(r.pressure),\(r.windDirection.rawValue),\(r.windSpeed),\(e.arrived)\n"
             }
             _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
             fsync(fd)
@@ -54,7 +56,9 @@ struct LogBench: ParsableCommand {
         let flatSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         close(fd)
         let flatRate = Double(readings) / flatSeconds
-        print("reference, flat file fsynced per batch: \(formatFixed(flatRate, 0)) readings/s (\(formatFixed(flatSeconds, 2)) s)")
+        print(
+            "reference, flat file fsynced per batch: \(formatFixed(flatRate, 0)) readings/s (\(formatFixed(flatSeconds, 2)) s)"
+        )
 
         let log = try ReadingLog(path: folder + "/readings.sqlite")
         start = DispatchTime.now().uptimeNanoseconds
@@ -63,8 +67,12 @@ struct LogBench: ParsableCommand {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let rate = Double(readings) / seconds
-        guard try log.count() == readings else { throw CommandFailure("the log holds \(try log.count()), not \(readings)") }
-        print("reading log (SQLite, WAL, indexed by station and hour): \(formatFixed(rate, 0)) readings/s (\(formatFixed(seconds, 2)) s)")
+        guard try log.count() == readings else {
+            throw CommandFailure("the log holds \(try log.count()), not \(readings)")
+        }
+        print(
+            "reading log (SQLite, WAL, indexed by station and hour): \(formatFixed(rate, 0)) readings/s (\(formatFixed(seconds, 2)) s)"
+        )
         print("ratio log/flat=\(formatFixed(rate / flatRate, 2))")
     }
 }

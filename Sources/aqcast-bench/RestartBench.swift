@@ -1,10 +1,10 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import MQTTClient
 import ReadingLog
+import Training
 
 /// A restart with a full reading log: from process start until every station's first forecast
 /// is out, against a reference in the same run, the same daemon started with an empty log until
@@ -34,11 +34,13 @@ struct RestartBench: ParsableCommand {
         for h in 0..<hours {
             for s in 0..<stations {
                 let hour = newest - Int64(hours - 1 - h)
-                entries.append(.init(
-                    reading: Reading(station: "s\(s)", time: hour * 3600 + 60, pm25: Double(40 + (s + h) % 60),
-                                     dewPoint: -5, temperature: 3, pressure: 1016, windDirection: .northWest,
-                                     windSpeed: 2.2),
-                    arrived: Double(hour * 3600 + 61)))
+                entries.append(
+                    .init(
+                        reading: Reading(
+                            station: "s\(s)", time: hour * 3600 + 60, pm25: Double(40 + (s + h) % 60),
+                            dewPoint: -5, temperature: 3, pressure: 1016, windDirection: .northWest,
+                            windSpeed: 2.2),
+                        arrived: Double(hour * 3600 + 61)))
             }
         }
         try log.append(entries)
@@ -68,8 +70,9 @@ struct RestartBench: ParsableCommand {
             throw CommandFailure("\(forecasts.value) of \(stations) forecasts after a restart")
         }
         let done = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        report("restart with the log: online after \(formatFixed(onlineAt, 3)) s, all \(stations) windows restored "
-            + "and first forecasts out after \(formatFixed(done, 3)) s")
+        report(
+            "restart with the log: online after \(formatFixed(onlineAt, 3)) s, all \(stations) windows restored "
+                + "and first forecasts out after \(formatFixed(done, 3)) s")
         report("ratio restart/reference=\(formatFixed(done / reference, 2))")
     }
 

@@ -1,9 +1,9 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import ReadingLog
+import Training
 
 #if canImport(Glibc)
     import Glibc
@@ -83,7 +83,8 @@ struct RetrainBench: ParsableCommand {
         func retrain(_ state: String) throws -> (wall: Double, cpu: Double, peakMiB: Double, output: String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)
-            process.arguments = ["retrain", "--state-dir", state, "--model", try ShippedFile.model()]
+            process.arguments =
+                ["retrain", "--state-dir", state, "--model", try ShippedFile.model()]
                 + (epochs.map { ["--epochs", "\($0)"] } ?? [])
             let pipe = Pipe()
             process.standardOutput = pipe
@@ -102,27 +103,34 @@ struct RetrainBench: ParsableCommand {
                 throw CommandFailure("aqcast retrain on \(state) ended with status \(process.terminationStatus)")
             }
             func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-            let cpu = seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) - seconds(before.ru_stime)
+            let cpu =
+                seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) - seconds(before.ru_stime)
             return (wall, cpu, Double(after.ru_maxrss) / 1024, output)
         }
 
-        var results: [(stations: Int, readings: Int, run: (wall: Double, cpu: Double, peakMiB: Double, output: String))] = []
+        var results:
+            [(stations: Int, readings: Int, run: (wall: Double, cpu: Double, peakMiB: Double, output: String))] = []
         for count in [referenceStations, stations] {
             let state = folder + "/\(count)-stations"
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
             let made = Date()
             let readings = try make(count, at: ReadingLog.path(inStateDirectory: state))
-            print("\(count) stations: \(readings) readings logged in \(formatFixed(Date().timeIntervalSince(made), 1)) s (not timed below)")
+            print(
+                "\(count) stations: \(readings) readings logged in \(formatFixed(Date().timeIntervalSince(made), 1)) s (not timed below)"
+            )
             let run = try retrain(state)
-            for line in run.output.split(separator: "\n") where line.contains(" s: ") || line.hasPrefix("promoted") || line.hasPrefix("not promoted") {
+            for line in run.output.split(separator: "\n")
+            where line.contains(" s: ") || line.hasPrefix("promoted") || line.hasPrefix("not promoted") {
                 print("  \(line)")
             }
-            print("\(count) stations: retrain wall_s=\(formatFixed(run.wall, 1)) cpu_s=\(formatFixed(run.cpu, 1)) "
-                + "peak_rss_mib=\(formatFixed(run.peakMiB, 0))")
+            print(
+                "\(count) stations: retrain wall_s=\(formatFixed(run.wall, 1)) cpu_s=\(formatFixed(run.cpu, 1)) "
+                    + "peak_rss_mib=\(formatFixed(run.peakMiB, 0))")
             results.append((count, readings, run))
         }
         let (reference, large) = (results[0], results[1])
-        print("ratio wall \(large.stations)/\(reference.stations) stations=\(formatFixed(large.run.wall / reference.run.wall, 2)) "
-            + "readings ratio=\(formatFixed(Double(large.readings) / Double(reference.readings), 1))")
+        print(
+            "ratio wall \(large.stations)/\(reference.stations) stations=\(formatFixed(large.run.wall / reference.run.wall, 2)) "
+                + "readings ratio=\(formatFixed(Double(large.readings) / Double(reference.readings), 1))")
     }
 }

@@ -1,9 +1,9 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import ReadingLog
+import Training
 
 struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +38,10 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Hours ahead (1...48).")
     var horizon = 8
 
-    @Option(help: "Weather for the hours ahead: held (as the daemon without a weather topic) or observed (the history's own, an upper bound).")
+    @Option(
+        help:
+            "Weather for the hours ahead: held (as the daemon without a weather topic) or observed (the history's own, an upper bound)."
+    )
     var weather: String = Backtest.Weather.held.rawValue
 
     @Option(help: "Missing hours interpolated in a window, as the daemon's max_gap_hours.")
@@ -47,7 +50,10 @@ struct BacktestCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
-    @Option(help: "Write every scored forecast hour to this CSV (station,origin,horizon,time,truth,forecast,lower,upper,persistence).")
+    @Option(
+        help:
+            "Write every scored forecast hour to this CSV (station,origin,horizon,time,truth,forecast,lower,upper,persistence)."
+    )
     var forecasts: String?
 
     func validate() throws {
@@ -99,7 +105,9 @@ struct BacktestCommand: ParsableCommand {
             let stations = report.stations.count
             let span = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
             print("model: \(file.identity(name: name))")
-            print("history: \(readings.count) readings, \(stations) stations\(span.isEmpty ? "" : ", origins \(span)") (UTC); weather \(weather)")
+            print(
+                "history: \(readings.count) readings, \(stations) stations\(span.isEmpty ? "" : ", origins \(span)") (UTC); weather \(weather)"
+            )
             print(report.table(), terminator: "")
         }
     }

@@ -1,8 +1,8 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
+import Training
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,9 +35,10 @@ struct EvaluateCommand: ParsableCommand {
             encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(runs.summary), as: UTF8.self))
         } else {
-            print("model: \(path) (\(file.training.recipe.name) recipe, seed \(file.training.seed), "
-                + "hidden \(file.architecture.hiddenSizes.map(String.init).joined(separator: ",")), "
-                + "\(file.architecture.parameterCount) parameters)")
+            print(
+                "model: \(path) (\(file.training.recipe.name) recipe, seed \(file.training.seed), "
+                    + "hidden \(file.architecture.hiddenSizes.map(String.init).joined(separator: ",")), "
+                    + "\(file.architecture.parameterCount) parameters)")
             print(runs.summary.table(), terminator: "")
         }
         if let predictions {

@@ -1,8 +1,8 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
+import Training
 
 struct ForecastCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

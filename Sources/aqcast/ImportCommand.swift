@@ -1,9 +1,9 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import ReadingLog
+import Training
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +13,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "History CSV: the PRSA layout (one station) or the multi-site one (its station column).")
     var csv: String
 
-    @Option(help: "Station id the history belongs to (default: a PRSA file's name, a multi-site file's station column).")
+    @Option(
+        help: "Station id the history belongs to (default: a PRSA file's name, a multi-site file's station column).")
     var station: String?
 
     @Option(help: "State directory holding readings.sqlite.")
@@ -40,7 +41,8 @@ struct ImportCommand: ParsableCommand {
             try log.append(batch.map { .init(reading: $0, arrived: arrived) })
             first += batch.count
         }
-        print("imported \(readings.count) readings (\(layout.rawValue) layout) for \(stations.joined(separator: ", ")) "
-            + "into \(log.path) (hours without PM2.5 left out); the log holds \(try log.count())")
+        print(
+            "imported \(readings.count) readings (\(layout.rawValue) layout) for \(stations.joined(separator: ", ")) "
+                + "into \(log.path) (hours without PM2.5 left out); the log holds \(try log.count())")
     }
 }

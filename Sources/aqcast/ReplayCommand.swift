@@ -1,10 +1,10 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import Foundation
 import MQTTClient
 import Synchronization
+import Training
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +47,9 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try csv ?? ShippedFile.data()
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("cannot read \(path)")
+        }
         let records = try PRSAReader.parse(String(decoding: bytes, as: UTF8.self), file: path)
         let speeds = PreparedSeries.deaccumulatedWindSpeed(records)
         var start = 0
@@ -63,7 +65,8 @@ struct ReplayCommand: AsyncParsableCommand {
         let lastProblem = Mutex<String?>(nil)
         let connection = try MQTTConnection(
             settings: MQTTSettings(host: host, port: port, clientID: "aqcast-replay-\(getpid())", cleanSession: true),
-            onMessage: { _ in }, onEvent: { event in
+            onMessage: { _ in },
+            onEvent: { event in
                 switch event {
                 case .refused(_, let reason, _):
                     printError("broker refused the connection: \(reason)")
@@ -84,7 +87,8 @@ struct ReplayCommand: AsyncParsableCommand {
             let r = records[i]
             guard let pm = r.pm25 else { continue }  // a sensor that missed this hour
             let time = r.unixTime
-            let payload = "{\"time\":\(time),\"pm25\":\(pm),\"dew_point\":\(r.dewPoint),\"temperature\":\(r.temperature),"
+            let payload =
+                "{\"time\":\(time),\"pm25\":\(pm),\"dew_point\":\(r.dewPoint),\"temperature\":\(r.temperature),"
                 + "\"pressure\":\(r.pressure),\"wind_direction\":\"\(r.windDirection.rawValue)\",\"wind_speed\":\(formatFixed(speeds[i], 2))}"
             try await clock.sleep(until: begin.advanced(by: .seconds(interval * Double(n))))
             try connection.publish(topic: destination, payload: Array(payload.utf8), qos: 1)
@@ -105,7 +109,8 @@ struct ReplayCommand: AsyncParsableCommand {
             printError("the broker at \(host):\(port) acknowledged \(acknowledged) of \(sent) readings: \(why)")
             throw ExitCode.failure
         }
-        printError("sent \(sent) readings to \(destination), all acknowledged by \(host):\(port) "
-            + "(\(end - start - sent) hours without PM2.5 skipped)")
+        printError(
+            "sent \(sent) readings to \(destination), all acknowledged by \(host):\(port) "
+                + "(\(end - start - sent) hours without PM2.5 skipped)")
     }
 }

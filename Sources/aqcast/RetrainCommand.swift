@@ -1,11 +1,11 @@
 import AirQuality
-import ModelStore
-import Training
 import ArgumentParser
 import CommandSupport
 import ForecastDaemon
 import Foundation
+import ModelStore
 import ReadingLog
+import Training
 
 /// The model the daemon runs with this configuration: the configured path, else the promoted
 /// model in the state directory, else the shipped one.
@@ -93,12 +93,15 @@ struct RetrainCommand: ParsableCommand {
         var chosen = TrainingRecipe.named(recipe)!
         if let epochs { chosen.epochs = epochs }
         let course = try DataOptions.course()
-        let retraining = Retraining(recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.maximumGapHours)
+        let retraining = Retraining(
+            recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.maximumGapHours)
         let store = ModelStore(stateDirectory: c.stateDirectory)
         let now = ModelStore.isoTime(Date())
         let currentVersion = try store.currentVersion() ?? ""
         let say: (String) -> Void = { if !quiet { printError($0) } }
-        say("retraining on \(logPath) (\(chosen.name) recipe, newest \(holdoutDays) days held out); current model \(currentPath)")
+        say(
+            "retraining on \(logPath) (\(chosen.name) recipe, newest \(holdoutDays) days held out); current model \(currentPath)"
+        )
         signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }
         defer { signal(SIGINT, SIG_DFL) }
         let progress = TrainingProgress(epochs: chosen.epochs, quiet: quiet)
@@ -114,11 +117,15 @@ struct RetrainCommand: ParsableCommand {
                 let at = formatFixed(Date().timeIntervalSince(started), 1)
                 switch stage {
                 case .read(let readings, let hours, let heldOut):
-                    say("\(at) s: read \(readings) readings: \(hours) station-hours to train on, \(heldOut) readings held out")
+                    say(
+                        "\(at) s: read \(readings) readings: \(hours) station-hours to train on, \(heldOut) readings held out"
+                    )
                 case .training(let samples):
                     say("\(at) s: training on \(samples) windows, up to \(chosen.epochs) epochs")
                 case .scoring(let origins, let stations):
-                    say("\(at) s: scoring the candidate, the current model and persistence on \(origins) held-out station-hours (\(stations) stations)")
+                    say(
+                        "\(at) s: scoring the candidate, the current model and persistence on \(origins) held-out station-hours (\(stations) stations)"
+                    )
                 }
             },
             progress: progress.epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) })
@@ -130,7 +137,8 @@ struct RetrainCommand: ParsableCommand {
         case .scored(let candidate, let s, let trainWindows, let split):
             if let candidateOut { try candidate.write(path: candidateOut) }
             print(Self.table(s, heldOutFrom: isoHour(split), days: holdoutDays), terminator: "")
-            let figures = "held-out RMSE (forecast hours 1-8, \(s.origins) origins): candidate \(formatFixed(s.candidate, 2)), "
+            let figures =
+                "held-out RMSE (forecast hours 1-8, \(s.origins) origins): candidate \(formatFixed(s.candidate, 2)), "
                 + "current \(formatFixed(s.current, 2)), persistence \(formatFixed(s.persistence, 2)) µg/m³"
             var change = ModelStore.Change(
                 time: now, action: "refused", current: currentVersion, reason: "", candidateRMSE: s.candidate,
@@ -156,7 +164,8 @@ struct RetrainCommand: ParsableCommand {
             print("promoted \(store.directory)/\(name): \(change.reason); \(figures)")
             if let pid = reloadPid {
                 guard kill(pid, SIGHUP) == 0 else {
-                    throw CommandFailure("promoted, but could not signal process \(pid): \(String(cString: strerror(errno)))")
+                    throw CommandFailure(
+                        "promoted, but could not signal process \(pid): \(String(cString: strerror(errno)))")
                 }
                 print("asked process \(pid) to reload")
             }
@@ -169,10 +178,12 @@ struct RetrainCommand: ParsableCommand {
         var out = "held out: \(days) days from \(heldOutFrom), \(s.origins) origins at \(s.stations) stations\n"
         out += "hour | candidate   current  persistence   (RMSE, ug/m3)\n"
         for k in s.candidateByHour.indices {
-            out += pad("\(k + 1)", 4) + " | " + pad(formatFixed(s.candidateByHour[k], 2), 9)
+            out +=
+                pad("\(k + 1)", 4) + " | " + pad(formatFixed(s.candidateByHour[k], 2), 9)
                 + pad(formatFixed(s.currentByHour[k], 2), 10) + pad(formatFixed(s.persistenceByHour[k], 2), 13) + "\n"
         }
-        out += " all | " + pad(formatFixed(s.candidate, 2), 9) + pad(formatFixed(s.current, 2), 10)
+        out +=
+            " all | " + pad(formatFixed(s.candidate, 2), 9) + pad(formatFixed(s.current, 2), 10)
             + pad(formatFixed(s.persistence, 2), 13) + "\n"
         return out
     }
@@ -193,9 +204,10 @@ struct ModelsCommand: ParsableCommand {
         for v in store.versions() { print("\(v == current ? "*" : " ") \(v)") }
         print("changelog (held-out RMSE over forecast hours 1-8, µg/m³):")
         for ch in try store.changes() {
-            let rmse = ch.candidateRMSE.map {
-                " candidate \(formatFixed($0, 2)) current \(formatFixed(ch.currentRMSE ?? .nan, 2)) persistence \(formatFixed(ch.persistenceRMSE ?? .nan, 2))"
-            } ?? ""
+            let rmse =
+                ch.candidateRMSE.map {
+                    " candidate \(formatFixed($0, 2)) current \(formatFixed(ch.currentRMSE ?? .nan, 2)) persistence \(formatFixed(ch.persistenceRMSE ?? .nan, 2))"
+                } ?? ""
             print("\(ch.time) \(ch.action) -> \(ch.current.isEmpty ? "shipped" : ch.current):\(rmse) \(ch.reason)")
         }
     }

@@ -1,5 +1,4 @@
 import AirQuality
-import Training
 import ArgumentParser
 import CommandSupport
 import ForecastDaemon
@@ -7,6 +6,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SystemdSupport
+import Training
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +33,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--broker must be HOST:PORT with a port 1...65535, got '\(broker)'")
         }
         if let logLevel, !DaemonConfiguration.logLevels.contains(logLevel) {
-            throw ValidationError("--log-level must be \(DaemonConfiguration.logLevels.joined(separator: ", ")), got '\(logLevel)'")
+            throw ValidationError(
+                "--log-level must be \(DaemonConfiguration.logLevels.joined(separator: ", ")), got '\(logLevel)'")
         }
     }
 
@@ -58,7 +59,8 @@ struct RunCommand: AsyncParsableCommand {
         let path = try modelInUse(c)
         let file = try ModelFile.load(path: path)
         guard file.steps == PRSADataset.steps else {
-            throw ModelFileError(path: path, reason: "windows of \(file.steps) hours; the daemon keeps \(PRSADataset.steps)")
+            throw ModelFileError(
+                path: path, reason: "windows of \(file.steps) hours; the daemon keeps \(PRSADataset.steps)")
         }
         return (c, file, URL(fileURLWithPath: path).lastPathComponent)
     }

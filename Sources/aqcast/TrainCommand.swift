@@ -1,11 +1,11 @@
 import AirQuality
-import ModelStore
-import Training
 import ArgumentParser
 import CommandSupport
 import DeepRNN
 import Foundation
+import ModelStore
 import Synchronization
+import Training
 
 /// Set by SIGINT so training can stop between batches and keep its best weights.
 let interruptRequested = Atomic<Bool>(false)
@@ -16,16 +16,26 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var dataOptions: DataOptions
 
-    @Option(help: "Training recipe: seed (the course's, exactly), default (one hour ahead) or recursive (ours: 8 hours unrolled, log PM2.5, pooled over stations).")
+    @Option(
+        help:
+            "Training recipe: seed (the course's, exactly), default (one hour ahead) or recursive (ours: 8 hours unrolled, log PM2.5, pooled over stations)."
+    )
     var recipe: String = "default"
 
-    @Option(help: "With --recipe recursive: a history CSV to train on, PRSA or multi-site layout (repeatable; default: every shipped file).")
+    @Option(
+        help:
+            "With --recipe recursive: a history CSV to train on, PRSA or multi-site layout (repeatable; default: every shipped file)."
+    )
     var csv: [String] = []
 
-    @Option(help: "With --recipe recursive: train on hours before this UTC date (yyyy-mm-dd); later ones are validation months.")
+    @Option(
+        help:
+            "With --recipe recursive: train on hours before this UTC date (yyyy-mm-dd); later ones are validation months."
+    )
     var trainBefore: String = "2015-09-01"
 
-    @Option(help: "With --recipe recursive: train on a PRSA-layout file's hours before this date (its test year follows).")
+    @Option(
+        help: "With --recipe recursive: train on a PRSA-layout file's hours before this date (its test year follows).")
     var prsaTrainBefore: String = "2014-01-01"
 
     @Option(help: "Random seed; the same seed gives the same model.")
@@ -100,8 +110,10 @@ extension TrainCommand {
     /// Every shipped history: the PRSA file and the six multi-site stations.
     /// The runs of `files`' hours before `trainBefore` (`prsaTrainBefore` for a PRSA-layout
     /// file), each file reported through `say`.
-    static func histories(_ files: [String], trainBefore: String = "2015-09-01", prsaTrainBefore: String = "2014-01-01",
-                          say: (String) -> Void) throws -> [TrainingSeries.Segment] {
+    static func histories(
+        _ files: [String], trainBefore: String = "2015-09-01", prsaTrainBefore: String = "2014-01-01",
+        say: (String) -> Void
+    ) throws -> [TrainingSeries.Segment] {
         var segments: [TrainingSeries.Segment] = []
         for file in files {
             let (layout, readings) = try HistoryFile.readings(path: file)
@@ -115,7 +127,8 @@ extension TrainCommand {
 
     func trainRecursive(_ chosen: TrainingRecipe, encoding: InputEncoding) throws {
         let files = csv.isEmpty ? try ShippedFile.histories() : csv
-        let segments = try Self.histories(files, trainBefore: trainBefore, prsaTrainBefore: prsaTrainBefore, say: printError)
+        let segments = try Self.histories(
+            files, trainBefore: trainBefore, prsaTrainBefore: prsaTrainBefore, say: printError)
         let first = segments.map(\.firstHour).min() ?? 0
         let last = segments.map(\.lastHour).max() ?? 0
         let (course, _) = try dataOptions.load()
@@ -130,7 +143,8 @@ extension TrainCommand {
         printError(
             "trained \(chosen.name) recipe, seed \(seed), \(result.network.architecture.parameterCount) parameters, "
                 + "\(result.trainSamples) training and \(result.validationSamples) validation samples, best epoch "
-                + "\(result.bestEpoch) of \(result.history.count), \(formatFixed(Date().timeIntervalSince(start), 1)) s")
+                + "\(result.bestEpoch) of \(result.history.count), \(formatFixed(Date().timeIntervalSince(start), 1)) s"
+        )
         let model = ModelFile(
             recursive: result, encoding: encoding, recipe: chosen, seed: seed,
             dataSource: files.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " "),
@@ -166,7 +180,8 @@ final class TrainingProgress {
     func epoch(_ r: EpochReport) {
         guard !quiet else { return }
         lastDrawn = -1
-        let line = "epoch \(r.epoch)/\(epochs) train loss \(formatFixed(r.trainLoss, 6)) "
+        let line =
+            "epoch \(r.epoch)/\(epochs) train loss \(formatFixed(r.trainLoss, 6)) "
             + "validation loss \(formatFixed(r.validationLoss, 6))\(r.isBest ? " *" : "")"
         if isTerminal {
             FileHandle.standardError.write("\r\u{1B}[K\(line)\n".data(using: .utf8)!)

@@ -2,10 +2,13 @@ import Testing
 
 @testable import AirQuality
 
-func reading(_ station: String = "s1", hour: Int64, minute: Int64 = 0, pm: Double = 50, temperature: Double = 5,
-             direction: WindDirection = .northWest, speed: Double = 2) -> Reading {
-    Reading(station: station, time: hour * 3600 + minute * 60, pm25: pm, dewPoint: -10, temperature: temperature,
-            pressure: 1015, windDirection: direction, windSpeed: speed)
+func reading(
+    _ station: String = "s1", hour: Int64, minute: Int64 = 0, pm: Double = 50, temperature: Double = 5,
+    direction: WindDirection = .northWest, speed: Double = 2
+) -> Reading {
+    Reading(
+        station: station, time: hour * 3600 + minute * 60, pm25: pm, dewPoint: -10, temperature: temperature,
+        pressure: 1015, windDirection: direction, windSpeed: speed)
 }
 
 @Suite struct StationWindowTests {
@@ -119,7 +122,8 @@ extension Result where Failure == StationWindow.Incomplete {
         ReadingDecoder.decode(Array(json.utf8), station: station)
     }
 
-    let good = #"{"time": "2014-01-01T05:00:00Z", "pm25": 129.0, "dew_point": -16, "temperature": -4, "pressure": 1020, "wind_direction": "NW", "wind_speed": 1.79}"#
+    let good =
+        #"{"time": "2014-01-01T05:00:00Z", "pm25": 129.0, "dew_point": -16, "temperature": -4, "pressure": 1020, "wind_direction": "NW", "wind_speed": 1.79}"#
 
     @Test func decodesTheDocumentedPayload() throws {
         let r = try decode(good).get()
@@ -143,14 +147,38 @@ extension Result where Failure == StationWindow.Incomplete {
         ("not json", Rejection.Code.notJSON),
         ("[1, 2]", .notObject),
         (#"{"time": "2014-01-01T05:00:00Z"}"#, .missingField),
-        (#"{"time": "2014-01-01T05:00:00Z", "pm25": "high", "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .wrongType),
-        (#"{"time": "2014-01-01T05:00:00Z", "pm25": true, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .wrongType),
-        (#"{"time": "2014-01-01T05:00:00Z", "pm25": -1, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .outOfRange),
-        (#"{"time": "2014-01-01T05:00:00Z", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 700, "wind_direction": "N", "wind_speed": 1}"#, .outOfRange),
-        (#"{"time": "2014-01-01T05:00:00Z", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "UP", "wind_speed": 1}"#, .outOfRange),
-        (#"{"time": "yesterday", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .badTime),
-        (#"{"time": 1e300, "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .badTime),
-        (#"{"time": 1388552400, "pm25": NaN, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#, .notJSON),
+        (
+            #"{"time": "2014-01-01T05:00:00Z", "pm25": "high", "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .wrongType
+        ),
+        (
+            #"{"time": "2014-01-01T05:00:00Z", "pm25": true, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .wrongType
+        ),
+        (
+            #"{"time": "2014-01-01T05:00:00Z", "pm25": -1, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .outOfRange
+        ),
+        (
+            #"{"time": "2014-01-01T05:00:00Z", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 700, "wind_direction": "N", "wind_speed": 1}"#,
+            .outOfRange
+        ),
+        (
+            #"{"time": "2014-01-01T05:00:00Z", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "UP", "wind_speed": 1}"#,
+            .outOfRange
+        ),
+        (
+            #"{"time": "yesterday", "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .badTime
+        ),
+        (
+            #"{"time": 1e300, "pm25": 5, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .badTime
+        ),
+        (
+            #"{"time": 1388552400, "pm25": NaN, "dew_point": 1, "temperature": 1, "pressure": 1000, "wind_direction": "N", "wind_speed": 1}"#,
+            .notJSON
+        ),
     ])
     func badPayloadsSayWhatIsWrong(_ payload: String, _ code: Rejection.Code) {
         #expect(decode(payload).failureCode == code, "\(payload)")
@@ -168,16 +196,25 @@ extension Result where Failure == StationWindow.Incomplete {
 
 @Suite struct JSONScannerTests {
     @Test func acceptsJSONAndRefusesWhatIsNot() {
-        let good = [#"{"a": 1, "b": [true, false, null, -0.5e3], "c": {"d": "x\"\u00e9\ud83d\ude00"}}"#, "  7 ", #""s""#, "[]", "{}"]
+        let good = [
+            #"{"a": 1, "b": [true, false, null, -0.5e3], "c": {"d": "x\"\u00e9\ud83d\ude00"}}"#, "  7 ", #""s""#, "[]",
+            "{}",
+        ]
         for text in good { #expect(JSONScanner.parse(Array(text.utf8)) != nil, "\(text)") }
-        let bad = ["", "{", #"{"a":}"#, #"{"a": 1,}"#, "[1,]", "01", "1.", "-", "NaN", "Infinity", "nul", #"{"a": 1} x"#,
-                   "\"tab\there\"", #""\x""#, #""\ud800""#, "{a: 1}", "'s'"]
+        let bad = [
+            "", "{", #"{"a":}"#, #"{"a": 1,}"#, "[1,]", "01", "1.", "-", "NaN", "Infinity", "nul", #"{"a": 1} x"#,
+            "\"tab\there\"", #""\x""#, #""\ud800""#, "{a: 1}", "'s'",
+        ]
         for text in bad { #expect(JSONScanner.parse(Array(text.utf8)) == nil, "\(text.debugDescription)") }
     }
 
     @Test func decodesEscapesAndNumbers() {
-        guard case .object(let o)? = JSONScanner.parse(Array(#"{"s": "a\\b\/\n\u00e9\ud83d\ude00", "n": -12.5e-1}"#.utf8))
-        else { Issue.record("not an object"); return }
+        guard
+            case .object(let o)? = JSONScanner.parse(Array(#"{"s": "a\\b\/\n\u00e9\ud83d\ude00", "n": -12.5e-1}"#.utf8))
+        else {
+            Issue.record("not an object")
+            return
+        }
         if case .string(let s)? = o["s"] { #expect(s == "a\\b/\n\u{e9}\u{1F600}") } else { Issue.record("no string") }
         if case .number(let n)? = o["n"] { #expect(n == -1.25) } else { Issue.record("no number") }
     }

@@ -46,8 +46,9 @@ import Testing
     @Test(arguments: [[2, 2], [4], [8, 8], [5, 3, 4]])
     func floatPathsAgreeWithTheDoubleReference(_ sizes: [Int]) {
         var rng = SeededGenerator(seed: 9)
-        let a = RNNArchitecture(inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
-                                skip: .init(feature: 0, scale: 1.1, offset: -0.02))
+        let a = RNNArchitecture(
+            inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
+            skip: .init(feature: 0, scale: 1.1, offset: -0.02))
         let net = StackedRNN.initialised(a, scheme: .scaled, using: &rng)
         let window = (0..<(24 * 6)).map { _ in Double.random(in: 0...1, using: &rng) }
         let reference = window.withUnsafeBufferPointer {

@@ -4,8 +4,10 @@ import Testing
 
 @Suite struct RecursiveForecastKernelTests {
     /// The plain way: one window after another, each forecast written into the next rows.
-    func sequential(_ net: StackedRNN, known: [Double], steps: Int, hours: Int,
-                    feedback: RecursiveForecastKernel.Feedback) -> [Double] {
+    func sequential(
+        _ net: StackedRNN, known: [Double], steps: Int, hours: Int,
+        feedback: RecursiveForecastKernel.Feedback
+    ) -> [Double] {
         let f = net.architecture.inputSize
         var rows = known
         let last = Array(known[((steps - 1) * f)..<(steps * f)])
@@ -26,8 +28,9 @@ import Testing
     @Test(arguments: [[2, 2], [4], [8, 8], [3, 5, 2], [12, 4]])
     func staggeredWindowsGiveTheSequentialForecasts(_ sizes: [Int]) {
         var rng = SeededGenerator(seed: UInt64(sizes.reduce(0, +)))
-        let a = RNNArchitecture(inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
-                                skip: .init(feature: 0, scale: 0.9, offset: 0.01))
+        let a = RNNArchitecture(
+            inputSize: 6, hiddenSizes: sizes, biases: sizes.count != 2,
+            skip: .init(feature: 0, scale: 0.9, offset: 0.01))
         let net = StackedRNN.initialised(a, scheme: .scaled, using: &rng)
         let steps = 24
         let known = (0..<(steps * 6)).map { _ in Double.random(in: 0...1, using: &rng) }

@@ -31,11 +31,19 @@ private func recursiveLoss(
     /// Every parameter's gradient, through the direct path and every fed-back forecast, against
     /// central finite differences of the plain recursive loss.
     /// With and without the exponential output (the error taken in µg/m³ of a log-space model).
-    @Test(arguments: [(RNNArchitecture(inputSize: 4, hiddenSizes: [3, 2], biases: true,
-                                       skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(4), false),
-                      (RNNArchitecture(inputSize: 3, hiddenSizes: [4], biases: false), UInt64(5), false),
-                      (RNNArchitecture(inputSize: 4, hiddenSizes: [3, 2], biases: true,
-                                       skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(6), true)])
+    @Test(arguments: [
+        (
+            RNNArchitecture(
+                inputSize: 4, hiddenSizes: [3, 2], biases: true,
+                skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(4), false
+        ),
+        (RNNArchitecture(inputSize: 3, hiddenSizes: [4], biases: false), UInt64(5), false),
+        (
+            RNNArchitecture(
+                inputSize: 4, hiddenSizes: [3, 2], biases: true,
+                skip: .init(feature: 0, scale: 1, offset: 0)), UInt64(6), true
+        ),
+    ])
     func matchesFiniteDifferencesForEveryParameter(architecture: RNNArchitecture, seed: UInt64, exponential: Bool) {
         let transform: (a: Double, b: Double, c: Double)? = exponential ? (a: 6.9, b: 0.1, c: 100) : nil
         var rng = SeededGenerator(seed: seed)
@@ -62,7 +70,9 @@ private func recursiveLoss(
                     targets: t.baseAddress!, weights: weights, into: g.baseAddress!)
             }
         }
-        let plain = recursiveLoss(net, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)
+        let plain = recursiveLoss(
+            net, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights,
+            exponential: transform)
         #expect(abs(loss - plain) < 1e-12 * max(1, abs(plain)), "objective \(loss) vs plain \(plain)")
         // Without a gradient to fill (validation), the same objective from the forward passes.
         let lossOnly = targets.withUnsafeBufferPointer { t in
@@ -77,10 +87,16 @@ private func recursiveLoss(
             plus.parameters[i] += h
             var minus = net
             minus.parameters[i] -= h
-            let numeric = (recursiveLoss(plus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)
-                - recursiveLoss(minus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights, exponential: transform)) / (2 * h)
-            #expect(abs(gradient[i] - numeric) < 1e-6 * max(1, abs(numeric)),
-                    "parameter \(i): backprop \(gradient[i]) vs finite difference \(numeric)")
+            let numeric =
+                (recursiveLoss(
+                    plus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights,
+                    exponential: transform)
+                    - recursiveLoss(
+                        minus, sequences, targets, steps: steps, hours: hours, feedback: feedback, weights: weights,
+                        exponential: transform)) / (2 * h)
+            #expect(
+                abs(gradient[i] - numeric) < 1e-6 * max(1, abs(numeric)),
+                "parameter \(i): backprop \(gradient[i]) vs finite difference \(numeric)")
         }
     }
 }

@@ -7,7 +7,8 @@ import Testing
     @Test func aLogLevelTheDaemonDoesNotKnowIsRefusedWithTheRunUsage() throws {
         let (status, output) = try aqcast(["run", "--log-level", "loud"], seconds: 60)
         #expect(status == 64, "exit status for a wrong command line (EX_USAGE)")
-        #expect(output.contains("--log-level must be trace, debug, info, notice, warning, error, got 'loud'"), "\(output)")
+        #expect(
+            output.contains("--log-level must be trace, debug, info, notice, warning, error, got 'loud'"), "\(output)")
         #expect(output.contains("Usage: aqcast run"), "\(output)")
     }
 

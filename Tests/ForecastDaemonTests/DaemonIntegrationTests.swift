@@ -20,10 +20,13 @@ final class Inbox: @unchecked Sendable {
 }
 
 /// A real MQTT client of the test's own, to publish readings and watch forecasts.
-func client(_ broker: Broker, id: String, inbox: Inbox? = nil, subscribe: String? = nil, clean: Bool = true) throws -> MQTTConnection {
+func client(_ broker: Broker, id: String, inbox: Inbox? = nil, subscribe: String? = nil, clean: Bool = true) throws
+    -> MQTTConnection
+{
     let c = try MQTTConnection(
-        settings: MQTTSettings(host: "127.0.0.1", port: broker.port, clientID: id, cleanSession: clean,
-                               reconnectDelaySeconds: (1, 2)),
+        settings: MQTTSettings(
+            host: "127.0.0.1", port: broker.port, clientID: id, cleanSession: clean,
+            reconnectDelaySeconds: (1, 2)),
         onMessage: { inbox?.add($0) }, onEvent: { _ in })
     if let subscribe { try c.subscribe(subscribe) }
     try c.start()
@@ -38,14 +41,18 @@ func temporaryDirectory() -> String {
     return dir
 }
 
-func startDaemon(_ broker: Broker, notify: NotifySocket? = nil, environment: [String: String] = [:],
-                 stateDir: String? = nil, extra: [String] = []) throws -> ChildProcess {
+func startDaemon(
+    _ broker: Broker, notify: NotifySocket? = nil, environment: [String: String] = [:],
+    stateDir: String? = nil, extra: [String] = []
+) throws -> ChildProcess {
     var env = environment
     if let notify { env["NOTIFY_SOCKET"] = notify.path }
     return try ChildProcess(
         Shipped.binary,
-        ["run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug",
-         "--state-dir", stateDir ?? temporaryDirectory()] + extra,
+        [
+            "run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug",
+            "--state-dir", stateDir ?? temporaryDirectory(),
+        ] + extra,
         environment: env)
 }
 
@@ -68,7 +75,10 @@ let base: Int64 = 385_000
         }
         let daemon = try startDaemon(broker, environment: ["NOTIFY_SOCKET": path])
         let journal = try #require(FakeJournal.shared)
-        #expect(journal.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            journal.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         for _ in 0..<20 {
             daemon.signal(SIGHUP)
             usleep(100_000)
@@ -87,7 +97,10 @@ let base: Int64 = 385_000
         #expect(untilReady.last?.contains("READY=1") == true, "no READY: \(untilReady) \(daemon.output)")
         #expect(untilReady.last?.contains("STATUS=connected to 127.0.0.1:\(broker.port)") == true)
         // READY comes only after the broker connection: the journal has the connection first.
-        #expect(FakeJournal.shared?.wait(seconds: 2) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 2) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
 
         // Watchdog pings every 200 ms (half of WATCHDOG_USEC) and a status line every 5 s.
         let second = notify.collect(seconds: 6) { $0.hasPrefix("STATUS=") }
@@ -95,7 +108,9 @@ let base: Int64 = 385_000
         #expect(second.last?.contains("stations;") == true)
 
         daemon.signal(SIGHUP)
-        let reload = notify.collect(seconds: 5) { $0.contains("READY=1") }.filter { $0 != "WATCHDOG=1" && !$0.hasPrefix("STATUS=") }
+        let reload = notify.collect(seconds: 5) { $0.contains("READY=1") }.filter {
+            $0 != "WATCHDOG=1" && !$0.hasPrefix("STATUS=")
+        }
         #expect(reload.first == "RELOADING=1", "\(reload)")
         #expect(reload.last?.hasPrefix("READY=1") == true)
 
@@ -106,14 +121,20 @@ let base: Int64 = 385_000
         let inbox = Inbox()
         let watcher = try client(broker, id: "t-status", inbox: inbox, subscribe: "aq/aqcast/status")
         defer { withExtendedLifetime(watcher) {} }
-        #expect(inbox.wait(seconds: 3, topic: "aq/aqcast/status").last.map { String(decoding: $0.payload, as: UTF8.self) } == "offline")
+        #expect(
+            inbox.wait(seconds: 3, topic: "aq/aqcast/status").last.map { String(decoding: $0.payload, as: UTF8.self) }
+                == "offline")
     }
 
     @Test func brokerDownAtStartIsRetriedAndReportedNotFatal() throws {
         let port = freePort()
         let notify = try NotifySocket()
         let daemon = try ChildProcess(
-            Shipped.binary, ["run", "--broker", "127.0.0.1:\(port)", "--model", Shipped.modelPath, "--state-dir", temporaryDirectory()],
+            Shipped.binary,
+            [
+                "run", "--broker", "127.0.0.1:\(port)", "--model", Shipped.modelPath, "--state-dir",
+                temporaryDirectory(),
+            ],
             environment: ["NOTIFY_SOCKET": notify.path])
         let early = notify.collect(seconds: 7) { $0.hasPrefix("STATUS=reconnecting") }
         #expect(early.last?.hasPrefix("STATUS=reconnecting to 127.0.0.1:\(port)") == true, "\(early)")
@@ -163,13 +184,15 @@ let base: Int64 = 385_000
 
         let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
         #expect(forecasts.count == 1, "the good reading after the bad ones was not forecast: \(daemon.output)")
-        let json = forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        let json = forecasts.first.flatMap {
+            try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
+        }
         #expect(json?["based_on_hour"] as? String == isoHour(base + 23))
         #expect(inbox.on("aq/a b/forecast").isEmpty && inbox.on("aq//forecast").isEmpty)
 
         for (t, _, reason) in bad {
             let entry = FakeJournal.shared?.wait(seconds: 5) {
-                $0["REASON"] == reason && $0["TOPIC"] == AQTestPrintable(t) && $0["PRIORITY"] == "4"
+                $0["REASON"] == reason && $0["TOPIC"] == asJournalWritesIt(t) && $0["PRIORITY"] == "4"
             }
             #expect(entry != nil, "no journal entry with REASON=\(reason) for topic \(t.debugDescription.prefix(60))")
             #expect(entry?["MESSAGE"]?.hasPrefix("reading rejected: ") == true)
@@ -182,7 +205,8 @@ let base: Int64 = 385_000
         // Every refusal is also in the log's bounded table, with its code.
         let refused = try ReadingLog(path: state + "/readings.sqlite").recentRejected(limit: 100)
         for (t, _, reason) in bad {
-            #expect(refused.contains { $0.code == reason && $0.topic == AQTestPrintable(t) }, "\(reason) not in the log")
+            #expect(
+                refused.contains { $0.code == reason && $0.topic == asJournalWritesIt(t) }, "\(reason) not in the log")
         }
     }
 
@@ -198,7 +222,8 @@ let base: Int64 = 385_000
             .write(toFile: config, atomically: true, encoding: .utf8)
         let notify = try NotifySocket()
         let daemon = try ChildProcess(
-            Shipped.binary, ["run", "--config", config, "--state-dir", dir], environment: ["NOTIFY_SOCKET": notify.path])
+            Shipped.binary, ["run", "--config", config, "--state-dir", dir], environment: ["NOTIFY_SOCKET": notify.path]
+        )
         #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
 
         // A truncated model file, then SIGHUP: refused, logged, the old model kept.
@@ -206,7 +231,8 @@ let base: Int64 = 385_000
         try String(text.prefix(text.count / 3)).write(toFile: model, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         let refused = FakeJournal.shared?.wait(seconds: 5) {
-            ($0["MESSAGE"] ?? "").hasPrefix("reload refused, keeping the running configuration and model: model file \(model): not valid JSON")
+            ($0["MESSAGE"] ?? "").hasPrefix(
+                "reload refused, keeping the running configuration and model: model file \(model): not valid JSON")
         }
         #expect(refused != nil, "no refusal in the journal")
         #expect(notify.collect(seconds: 5) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
@@ -214,7 +240,10 @@ let base: Int64 = 385_000
         // A config with a bad value is refused the same way.
         try "[forecast]\nhorizon = 99\n".write(toFile: config, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        #expect(FakeJournal.shared?.wait(seconds: 5) { ($0["MESSAGE"] ?? "").contains("key forecast.horizon: must be 1...48, got 99") } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 5) {
+                ($0["MESSAGE"] ?? "").contains("key forecast.horizon: must be 1...48, got 99")
+            } != nil)
 
         // Still forecasting with the old model and settings.
         let inbox = Inbox()
@@ -222,15 +251,21 @@ let base: Int64 = 385_000
         defer { withExtendedLifetime(subscriber) {} }
         let publisher = try client(broker, id: "t-reload-pub")
         let station = "reload-\(UUID().uuidString.prefix(6))"
-        for h in 0..<24 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        for h in 0..<24 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
         let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
         #expect(forecasts.count == 1)
-        let hours = forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }?["hours"] as? [Any]
+        let hours =
+            forecasts.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }?[
+                "hours"] as? [Any]
         #expect(hours?.count == 8)
         // The station's retained state went from waiting (with the reason) to forecasting.
         let states = inbox.wait(seconds: 3, topic: "aq/\(station)/state", count: 24)
             .map { String(decoding: $0.payload, as: UTF8.self) }
-        #expect(states.first?.contains("\"reason\":\"window incomplete: forecasts start at ") == true, "\(states.prefix(2))")
+        #expect(
+            states.first?.contains("\"reason\":\"window incomplete: forecasts start at ") == true, "\(states.prefix(2))"
+        )
         #expect(states.last == "{\"station\":\"\(station)\",\"state\":\"forecasting\"}")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
@@ -246,8 +281,13 @@ let base: Int64 = 385_000
         let publisher = try client(broker, id: "t-log-pub")
 
         var daemon = try startDaemon(broker, stateDir: state)
-        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
-        for h in 0..<30 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        #expect(
+            FakeJournal.shared?.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
+        for h in 0..<30 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
         #expect(inbox.wait(seconds: 10, topic: "aq/\(station)/forecast", count: 7).count == 7)
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
@@ -280,7 +320,10 @@ let base: Int64 = 385_000
         defer { withExtendedLifetime(subscriber) {} }
         let publisher = try client(broker, id: "t-kill-pub", clean: false)
         var daemon = try startDaemon(broker, stateDir: state)
-        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         let tag = UUID().uuidString.prefix(6)
         let stations = (0..<20).map { "kill\($0)-\(tag)" }
         let hours = 60
@@ -289,31 +332,39 @@ let base: Int64 = 385_000
                 daemon.signal(SIGKILL)
                 #expect(daemon.wait(seconds: 5) == 128 + SIGKILL)
             }
-            for s in stations { try publisher.publish(topic: "aq/\(s)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+            for s in stations {
+                try publisher.publish(topic: "aq/\(s)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+            }
             usleep(20_000)
         }
         daemon = try startDaemon(broker, stateDir: state)
         for s in stations {
             let last = inbox.wait(seconds: 15, topic: "aq/\(s)/forecast", count: 1).last
             let json = last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
-            #expect(json?["based_on_hour"] as? String == isoHour(base + Int64(hours - 1)) || {
-                // Still catching up: wait for the last hour's forecast.
-                let deadline = Date().addingTimeInterval(10)
-                while Date() < deadline {
-                    let m = inbox.on("aq/\(s)/forecast").last
-                    let j = m.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
-                    if j?["based_on_hour"] as? String == isoHour(base + Int64(hours - 1)) { return true }
-                    usleep(50_000)
-                }
-                return false
-            }(), "station \(s) never forecast from its last hour")
+            #expect(
+                json?["based_on_hour"] as? String == isoHour(base + Int64(hours - 1))
+                    || {
+                        // Still catching up: wait for the last hour's forecast.
+                        let deadline = Date().addingTimeInterval(10)
+                        while Date() < deadline {
+                            let m = inbox.on("aq/\(s)/forecast").last
+                            let j = m.flatMap {
+                                try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
+                            }
+                            if j?["based_on_hour"] as? String == isoHour(base + Int64(hours - 1)) { return true }
+                            usleep(50_000)
+                        }
+                        return false
+                    }(), "station \(s) never forecast from its last hour")
         }
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
         let logged = try ReadingLog(path: state + "/readings.sqlite").all().filter { $0.station.hasSuffix("-\(tag)") }
         let distinct = Set(logged.map { "\($0.station) \($0.hour)" }).count
         let lost = stations.count * hours - distinct
-        print("kill -9 mid-replay: \(lost) of \(stations.count * hours) readings lost, \(logged.count - distinct) logged twice")
+        print(
+            "kill -9 mid-replay: \(lost) of \(stations.count * hours) readings lost, \(logged.count - distinct) logged twice"
+        )
         #expect(lost <= 200, "lost \(lost) readings; one 200 ms batch at 1,000 readings/s is 200")
     }
 
@@ -329,16 +380,22 @@ let base: Int64 = 385_000
         let subscriber = try client(broker, id: "t-full-sub", inbox: inbox, subscribe: "aq/+/forecast")
         defer { withExtendedLifetime(subscriber) {} }
         let daemon = try startDaemon(broker, stateDir: state)
-        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         try? shell("dd if=/dev/zero of=\(state)/filler bs=64k count=64 2>/dev/null")
         let station = "full-\(UUID().uuidString.prefix(6))"
         let publisher = try client(broker, id: "t-full-pub")
-        for h in 0..<40 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        for h in 0..<40 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
         #expect(inbox.wait(seconds: 10, topic: "aq/\(station)/forecast", count: 17).count == 17, "forecasts stopped")
         sleep(1)
-        let complaints = FakeJournal.shared?.all().filter {
-            ($0["MESSAGE"] ?? "").hasPrefix("cannot write the reading log \(state)/readings.sqlite")
-        } ?? []
+        let complaints =
+            FakeJournal.shared?.all().filter {
+                ($0["MESSAGE"] ?? "").hasPrefix("cannot write the reading log \(state)/readings.sqlite")
+            } ?? []
         #expect(complaints.count == 1, "\(complaints.count) journal lines about the full disk")
         #expect(complaints.first?["REASON"] == "reading_log")
         try FileManager.default.removeItem(atPath: state + "/filler")
@@ -351,10 +408,15 @@ let base: Int64 = 385_000
     @Test func aBrokenSensorCannotFloodTheJournal() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)
-        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         let publisher = try client(broker, id: "t-noisy")
         let station = "noisy-\(UUID().uuidString.prefix(6))"
-        for _ in 0..<100 { try publisher.publish(topic: "aq/\(station)/reading", payload: Array("garbage".utf8), qos: 1) }
+        for _ in 0..<100 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: Array("garbage".utf8), qos: 1)
+        }
         sleep(2)
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
@@ -370,60 +432,84 @@ let base: Int64 = 385_000
         let broker = try Broker()
         let daemon = try startDaemon(broker)
         let journal = try #require(FakeJournal.shared)
-        #expect(journal.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            journal.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         let publisher = try client(broker, id: "t-rotating")
         let tag = "rot\(UUID().uuidString.prefix(6))"
-        for i in 0..<300 { try publisher.publish(topic: "aq/\(tag)-\(i)/reading", payload: Array("garbage".utf8), qos: 1) }
+        for i in 0..<300 {
+            try publisher.publish(topic: "aq/\(tag)-\(i)/reading", payload: Array("garbage".utf8), qos: 1)
+        }
         let stopped = { () -> [String: String]? in
             journal.all().first { $0["MESSAGE"] == "stopped" && $0["REJECTED"] == "300" }
         }
         sleep(2)
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
-        let lines = journal.all().filter { ($0["STATION"] ?? "").hasPrefix(tag + "-") && $0["REASON"] == "not_json" }.count
+        let lines = journal.all().filter { ($0["STATION"] ?? "").hasPrefix(tag + "-") && $0["REASON"] == "not_json" }
+            .count
         #expect(lines == 100, "journal lines for 300 bad payloads on 300 ids: \(lines)")
-        #expect(journal.all().contains { $0["MESSAGE"]?.hasPrefix("more refused readings than the journal takes this minute") == true })
+        #expect(
+            journal.all().contains {
+                $0["MESSAGE"]?.hasPrefix("more refused readings than the journal takes this minute") == true
+            })
         #expect(journal.wait(seconds: 2) { _ in stopped() != nil } != nil, "the counters should still have all 300")
     }
 
     @Test func brokerRestartedMidStreamLosesNoAcceptedReading() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)
-        #expect(FakeJournal.shared?.wait(seconds: 10) { $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" } != nil)
+        #expect(
+            FakeJournal.shared?.wait(seconds: 10) {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            } != nil)
         usleep(300_000)
         let station = "restart-\(UUID().uuidString.prefix(6))"
         let publisher = try client(broker, id: "t-restart-pub", clean: false)
         let total = 200
-        for h in 0..<100 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        for h in 0..<100 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
         usleep(500_000)
         try broker.restart(downFor: 1.0)
         // Published while the daemon may not have reconnected yet: the broker queues them in
         // the daemon's persistent session; those sent while the broker was down are resent by
         // the publisher's library.
-        for h in 100..<total { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1) }
+        for h in 100..<total {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
         let reconnected = FakeJournal.shared?.wait(seconds: 15) {
-            $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)" && $0["SESSION_PRESENT"] == "true"
+            $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+                && $0["SESSION_PRESENT"] == "true"
         }
         #expect(reconnected != nil, "the daemon did not reconnect with its session: \(daemon.output)")
         // Until every hour's forecast is out (a debug build catching up may need more than a
         // fixed pause), then a moment for anything beyond them.
         func published() -> Int {
-            FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }.count ?? 0
+            FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }.count
+                ?? 0
         }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, published() < total - 23 { usleep(100_000) }
         sleep(1)
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
-        let stopped = FakeJournal.shared?.all().last { $0["MESSAGE"] == "stopped" && $0["_PID"] == nil && $0["READINGS"] != nil }
+        let stopped = FakeJournal.shared?.all().last {
+            $0["MESSAGE"] == "stopped" && $0["_PID"] == nil && $0["READINGS"] != nil
+        }
         let forecastsSeen = published()
-        #expect(forecastsSeen == total - 23, "forecasts from \(forecastsSeen) hours, expected \(total - 23); \(String(describing: stopped))")
+        #expect(
+            forecastsSeen == total - 23,
+            "forecasts from \(forecastsSeen) hours, expected \(total - 23); \(String(describing: stopped))")
     }
 }
 
 /// Topics as the daemon writes them into the journal (control characters escaped).
-func AQTestPrintable(_ s: String) -> String {
-    String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }.joined().prefix(200))
+func asJournalWritesIt(_ s: String) -> String {
+    String(
+        s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0) }
+            .joined().prefix(200))
 }
 
 /// A broker that speaks only MQTT 3.1.1 (as mosquitto 1.x does), made for the test: a v5
@@ -445,7 +531,9 @@ final class MQTT311OnlyBroker: @unchecked Sendable {
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         a.sin_port = UInt16(port).bigEndian
         let bound = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(listener, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
         let fd = listener
@@ -495,7 +583,8 @@ final class MQTT311OnlyBroker: @unchecked Sendable {
         #expect(ready.last?.contains("READY=1") == true, "\(ready) levels \(broker.protocolLevels)")
         #expect(broker.protocolLevels.prefix(2) == [5, 4], "CONNECT protocol levels: \(broker.protocolLevels)")
         let note = FakeJournal.shared?.wait(seconds: 2) {
-            ($0["MESSAGE"] ?? "").hasPrefix("the broker does not speak MQTT v5") && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            ($0["MESSAGE"] ?? "").hasPrefix("the broker does not speak MQTT v5")
+                && $0["BROKER"] == "127.0.0.1:\(broker.port)"
         }
         #expect(note?["MESSAGE"]?.hasSuffix("; using MQTT 3.1.1") == true, "\(note ?? [:])")
         daemon.signal(SIGTERM)

@@ -33,14 +33,24 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     @Test func forecastsOnceTheWindowIsWholeAndSaysWhyBefore() throws {
         let e = engine()
         for h in 0..<23 {
-            guard case .accepted(_, let f, let waiting, _) = e.ingest(station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
-            else { Issue.record("hour \(h) rejected"); return }
+            guard
+                case .accepted(_, let f, let waiting, _) = e.ingest(
+                    station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+            else {
+                Issue.record("hour \(h) rejected")
+                return
+            }
             #expect(f == nil)
             #expect(waiting?.hasPrefix("window incomplete: \(h + 1) of 24 hours") == true)
         }
         #expect(e.status(of: "s1") == "window incomplete: 23 of 24 hours up to \(isoHour(start + 22))")
-        guard case .accepted(_, let forecast?, nil, _) = e.ingest(station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
-        else { Issue.record("no forecast after 24 hours"); return }
+        guard
+            case .accepted(_, let forecast?, nil, _) = e.ingest(
+                station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
+        else {
+            Issue.record("no forecast after 24 hours")
+            return
+        }
         #expect(forecast.basedOnHour == start + 23 && forecast.hours.count == 8)
         let json = try JSONSerialization.jsonObject(with: Data(forecast.json())) as! [String: Any]
         let hours = json["hours"] as! [[String: Any]]
@@ -54,7 +64,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     @Test func rejectsRetainedFutureDuplicateAndOldReadingsAndCountsThem() {
         let e = engine()
         func code(_ p: [UInt8], retained: Bool = false) -> Rejection.Code? {
-            if case .rejected(let r) = e.ingest(station: "s1", payload: p, retained: retained, now: now) { return r.code }
+            if case .rejected(let r) = e.ingest(station: "s1", payload: p, retained: retained, now: now) {
+                return r.code
+            }
             return nil
         }
         #expect(code(payload(hour: start), retained: true) == .retained)
@@ -63,7 +75,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect(code(payload(hour: start + 50)) == .duplicate)
         #expect(code(payload(hour: start + 10)) == .tooOld)
         let c = e.snapshot()
-        #expect(c.rejected[.retained] == 1 && c.rejected[.future] == 1 && c.rejected[.duplicate] == 1 && c.rejected[.tooOld] == 1)
+        #expect(
+            c.rejected[.retained] == 1 && c.rejected[.future] == 1 && c.rejected[.duplicate] == 1
+                && c.rejected[.tooOld] == 1)
         #expect(c.accepted == 1 && c.stations == 1)
     }
 
@@ -71,7 +85,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         let e = engine { $0.stationReadingsPerMinute = 5 }
         var refused = 0
         for m in 0..<20 {
-            if case .rejected(let r) = e.ingest(station: "loud", payload: payload(hour: start, minute: Int64(m)), retained: false, now: now) {
+            if case .rejected(let r) = e.ingest(
+                station: "loud", payload: payload(hour: start, minute: Int64(m)), retained: false, now: now)
+            {
                 #expect(r.code == .flood)
                 refused += 1
             }
@@ -81,7 +97,8 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
             Issue.record("a quiet station was throttled")
         }
         // A minute later the loud station has its allowance back.
-        if case .rejected = e.ingest(station: "loud", payload: payload(hour: start + 1), retained: false, now: now + 60) {
+        if case .rejected = e.ingest(station: "loud", payload: payload(hour: start + 1), retained: false, now: now + 60)
+        {
             Issue.record("allowance not refilled")
         }
     }
@@ -92,7 +109,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         let e = engine { $0.stationReadingsPerMinute = 5 }
         var refused = 0
         for h in 0..<500 {
-            if case .rejected = e.ingest(station: "replay", payload: payload(hour: start - 500 + Int64(h)), retained: false, now: now) {
+            if case .rejected = e.ingest(
+                station: "replay", payload: payload(hour: start - 500 + Int64(h)), retained: false, now: now)
+            {
                 refused += 1
             }
         }
@@ -100,7 +119,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect(e.snapshot().accepted == 500 && e.snapshot().forecasts == 500 - 23)
         // Many readings for the newest hour are still a flood: 4 tokens were left.
         for m in 1..<20 {
-            if case .rejected(let r) = e.ingest(station: "replay", payload: payload(hour: start - 1, minute: Int64(m)), retained: false, now: now) {
+            if case .rejected(let r) = e.ingest(
+                station: "replay", payload: payload(hour: start - 1, minute: Int64(m)), retained: false, now: now)
+            {
                 #expect(r.code == .flood)
                 refused += 1
             }
@@ -114,8 +135,13 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
             _ = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
         }
         #expect(e.snapshot().forecasts == 0)  // hour 23 has 1 of 4 readings
-        guard case .accepted(_, let f?, _, _) = e.ingest(station: "s", payload: payload(hour: start + 24), retained: false, now: now)
-        else { Issue.record("the next hour did not complete hour 23"); return }
+        guard
+            case .accepted(_, let f?, _, _) = e.ingest(
+                station: "s", payload: payload(hour: start + 24), retained: false, now: now)
+        else {
+            Issue.record("the next hour did not complete hour 23")
+            return
+        }
         #expect(f.basedOnHour == start + 23)
     }
 }
@@ -124,11 +150,16 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     @Test func forecastJSONHasEveryFieldAndExactNumbers() throws {
         let f = StationForecast(
             station: "roof-1", basedOnHour: 1_388_552_400 / 3600, issuedAt: 1_795_804_380.7, model: "m",
-            hours: [ForecastHour(horizon: 1, pm25: 147.25, lower: 0.04, upper: 1000),
-                    ForecastHour(horizon: 2, pm25: 9.96, lower: 0, upper: 20.5)],
+            hours: [
+                ForecastHour(horizon: 1, pm25: 147.25, lower: 0.04, upper: 1000),
+                ForecastHour(horizon: 2, pm25: 9.96, lower: 0, upper: 20.5),
+            ],
             intervalLevels: (0.05, 0.95))
         let text = String(decoding: f.json(), as: UTF8.self)
-        #expect(text.hasPrefix(#"{"station":"roof-1","issued_at":"2026-11-27T18:33:00Z","based_on_hour":"2014-01-01T05:00:00Z","model":"m","#))
+        #expect(
+            text.hasPrefix(
+                #"{"station":"roof-1","issued_at":"2026-11-27T18:33:00Z","based_on_hour":"2014-01-01T05:00:00Z","model":"m","#
+            ))
         #expect(text.contains(#"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0}"#))
         #expect(text.contains(#"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5}"#))
         let object = try JSONSerialization.jsonObject(with: Data(f.json())) as? [String: Any]
@@ -169,7 +200,9 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     func forecast(_ e: ForecastEngine, station: String) -> StationForecast? {
         var last: StationForecast?
         for h in 0..<24 {
-            if case .accepted(_, let f?, _, _) = e.ingest(station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now) {
+            if case .accepted(_, let f?, _, _) = e.ingest(
+                station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now)
+            {
                 last = f
             }
         }
@@ -182,7 +215,8 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         #expect(String(decoding: held.json(), as: UTF8.self).contains("\"weather\":\"held at the last observed hour\""))
         // Station b: the same readings, and a forecast of a warm, windy south-easterly.
         _ = e.ingest(station: "b", payload: payload(hour: start), retained: false, now: now)
-        let stored = e.ingestWeather(station: "b", payload: weather(from: start + 24, count: 8, temperature: 25), now: now)
+        let stored = e.ingestWeather(
+            station: "b", payload: weather(from: start + 24, count: 8, temperature: 25), now: now)
         #expect(try stored.get() == 8)
         let supplied = try #require(forecast(e, station: "b"))
         #expect(supplied.weatherSupplied == 8)
@@ -195,11 +229,16 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
     @Test func pastHoursAreDroppedAndBadForecastsRefused() throws {
         let e = ForecastEngine(model: Shipped.model, modelName: "m", settings: .init())
         _ = e.ingest(station: "c", payload: payload(hour: start + 10), retained: false, now: now)
-        #expect(try e.ingestWeather(station: "c", payload: weather(from: start + 5, count: 10, temperature: 5), now: now).get() == 4)
+        #expect(
+            try e.ingestWeather(station: "c", payload: weather(from: start + 5, count: 10, temperature: 5), now: now)
+                .get() == 4)
         let missing = e.ingestWeather(station: "c", payload: Array(#"{"hour": []}"#.utf8), now: now)
         #expect(missing.failureCode == .missingField)
         let bad = e.ingestWeather(station: "c", payload: weather(from: start + 20, count: 3, temperature: 99), now: now)
-        guard case .failure(let r) = bad else { Issue.record("99 °C accepted"); return }
+        guard case .failure(let r) = bad else {
+            Issue.record("99 °C accepted")
+            return
+        }
         #expect(r.reason.hasPrefix("hours[0]: field 'temperature' is 99.0"))
     }
 }
@@ -219,18 +258,27 @@ extension Result where Failure == Rejection {
         let now = Double(start + 100) * 3600
         var states: [StationState] = []
         for h in 0..<26 {
-            if case .accepted(_, _, _, let state?) = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now) {
+            if case .accepted(_, _, _, let state?) = e.ingest(
+                station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+            {
                 states.append(state)
             }
         }
         // Waiting once (the reason names when forecasts start, with no running count, so it is
         // not republished with every reading), then forecasting once, then no change.
         #expect(states.count == 2)
-        #expect(states[0] == .waiting(reason: "window incomplete: forecasts start at \(isoHour(start + 23))", hour: start))
+        #expect(
+            states[0] == .waiting(reason: "window incomplete: forecasts start at \(isoHour(start + 23))", hour: start))
         #expect(states.last == .forecasting)
         let json = try JSONSerialization.jsonObject(with: Data(states[0].json(station: "s"))) as? [String: String]
-        #expect(json == ["station": "s", "state": "waiting", "reason": "window incomplete: forecasts start at \(isoHour(start + 23))", "hour": isoHour(start)])
-        #expect(String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self) == #"{"station":"s","state":"forecasting"}"#)
+        #expect(
+            json == [
+                "station": "s", "state": "waiting",
+                "reason": "window incomplete: forecasts start at \(isoHour(start + 23))", "hour": isoHour(start),
+            ])
+        #expect(
+            String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self)
+                == #"{"station":"s","state":"forecasting"}"#)
     }
 }
 
@@ -279,11 +327,17 @@ extension Result where Failure == Rejection {
     @Test func aNewStationPastTheBoundIsRefusedAndTheOthersGoOn() {
         let e = engine(maximum: 3)
         for name in ["a", "b", "c"] {
-            guard case .accepted(_, _, _, let state?) = e.ingest(station: name, payload: payload(hour: start), retained: false, now: now)
-            else { Issue.record("\(name) was not accepted with a state"); return }
+            guard
+                case .accepted(_, _, _, let state?) = e.ingest(
+                    station: name, payload: payload(hour: start), retained: false, now: now)
+            else {
+                Issue.record("\(name) was not accepted with a state")
+                return
+            }
             #expect(String(decoding: state.json(station: name), as: UTF8.self).contains(#""state":"waiting""#))
         }
-        guard case .rejected(let r) = e.ingest(station: "d", payload: payload(hour: start), retained: false, now: now) else {
+        guard case .rejected(let r) = e.ingest(station: "d", payload: payload(hour: start), retained: false, now: now)
+        else {
             Issue.record("a fourth station was accepted")
             return
         }
@@ -306,13 +360,19 @@ extension Result where Failure == Rejection {
         _ = e.ingest(station: "quiet", payload: payload(hour: start), retained: false, now: now)
         _ = e.ingest(station: "busy", payload: payload(hour: start), retained: false, now: now)
         let later = now + 2 * 3600 + 61
-        guard case .accepted = e.ingest(station: "new", payload: payload(hour: start + 2), retained: false, now: later) else {
+        guard case .accepted = e.ingest(station: "new", payload: payload(hour: start + 2), retained: false, now: later)
+        else {
             Issue.record("no room made by the expired stations")
             return
         }
         #expect(e.snapshot().stations == 1)
-        guard case .accepted(_, _, let waiting?, _) = e.ingest(station: "quiet", payload: payload(hour: start + 3), retained: false, now: later)
-        else { Issue.record("the expired station's reading was refused"); return }
+        guard
+            case .accepted(_, _, let waiting?, _) = e.ingest(
+                station: "quiet", payload: payload(hour: start + 3), retained: false, now: later)
+        else {
+            Issue.record("the expired station's reading was refused")
+            return
+        }
         #expect(waiting.hasPrefix("window incomplete: 1 of 24 hours"), "\(waiting)")
     }
 }

@@ -34,7 +34,8 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let topic = "aq/icu/reading"
         let fraction = "." + String(repeating: "1", count: 35) + "Z"
         let lenient = [
-            "2014-02-30T05:00:00Z", isoHour(base + 3) + "garbage", isoHour(base + 4).replacingOccurrences(of: "Z", with: "+30:00"),
+            "2014-02-30T05:00:00Z", isoHour(base + 3) + "garbage",
+            isoHour(base + 4).replacingOccurrences(of: "Z", with: "+30:00"),
             "2014-1-1T5:0:0Z",
         ]
         for time in lenient { try publisher.publish(topic: topic, payload: reading(time: time), qos: 1) }
@@ -103,7 +104,9 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let subscriber = try client(broker, id: "t-esc-sub", inbox: inbox, subscribe: "aq/+/+")
         defer { withExtendedLifetime(subscriber) {} }
         let publisher = try client(broker, id: "t-esc-pub")
-        for h in Int64(0)..<25 { try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + h), qos: 1) }
+        for h in Int64(0)..<25 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + h), qos: 1)
+        }
         let forecasts = inbox.wait(seconds: 10, topic: "aq/\(station)/forecast")
         #expect(!forecasts.isEmpty, "no forecast: \(daemon.output)")
         for m in forecasts + inbox.on("aq/\(station)/state") {

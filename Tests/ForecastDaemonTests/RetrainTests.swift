@@ -1,8 +1,9 @@
 import AirQuality
-@testable import ForecastDaemon
 import Foundation
 import ModelStore
 import Testing
+
+@testable import ForecastDaemon
 @testable import Training
 
 /// The release build when there is one at least as new as the debug build under test
@@ -29,8 +30,9 @@ func aqcast(_ arguments: [String], seconds: Double = 600) throws -> (status: Int
 /// The shipped PRSA file without 2014: the history a deployment would import.
 let history2010to2013: String = {
     let path = NSTemporaryDirectory() + "aqcast-prsa-2010-2013.csv"
-    let all = try! String(contentsOfFile: Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path,
-                          encoding: .utf8)
+    let all = try! String(
+        contentsOfFile: Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path,
+        encoding: .utf8)
     let kept = all.split(whereSeparator: \.isNewline).filter { !$0.contains(",2014,") }
     try! (kept.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return path
@@ -63,9 +65,13 @@ let history2010to2013: String = {
     /// returns to the shipped model.
     @Test func retrainPromotesOnlyABetterModelAndTheDaemonReloadsIt() throws {
         let state = temporaryDirectory()
-        #expect(try aqcast(["import", "--csv", history2010to2013, "--station", "beijing", "--state-dir", state]).status == 0)
+        #expect(
+            try aqcast(["import", "--csv", history2010to2013, "--station", "beijing", "--state-dir", state]).status == 0
+        )
         let worse = state + "/worse.json"
-        let trained = try aqcast(["train", "--recipe", "seed", "--epochs", "1", "--seed", "3", "--out", worse, "--quiet"])
+        let trained = try aqcast([
+            "train", "--recipe", "seed", "--epochs", "1", "--seed", "3", "--out", worse, "--quiet",
+        ])
         #expect(trained.status == 0, "\(trained.output)")
 
         let broker = try Broker()
@@ -73,13 +79,17 @@ let history2010to2013: String = {
         let daemon = try ChildProcess(
             Shipped.binary, ["run", "--broker", "127.0.0.1:\(broker.port)", "--state-dir", state],
             environment: ["NOTIFY_SOCKET": notify.path])
-        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true, "\(daemon.output)")
+        #expect(
+            notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true, "\(daemon.output)"
+        )
         let journal = FakeJournal.shared!
 
         // The recursive recipe (the default) for a few epochs: it starts from persistence and
         // gets better from the first epoch.
-        let promoted = try aqcast(["retrain", "--state-dir", state, "--model", worse, "--epochs", "3",
-                                   "--reload-pid", "\(daemon.pid)"])
+        let promoted = try aqcast([
+            "retrain", "--state-dir", state, "--model", worse, "--epochs", "3",
+            "--reload-pid", "\(daemon.pid)",
+        ])
         #expect(promoted.status == 0, "\(promoted.output)")
         #expect(promoted.output.contains("promoted \(state)/models/aqcast-"), "\(promoted.output)")
         let first = try changes(state).last
@@ -90,24 +100,31 @@ let history2010to2013: String = {
         // The changelog keeps the figures by hour ahead, and what was held out: the default
         // eight weeks, one station, every one of its held-out hours an origin (less the few
         // whose next hours are missing).
-        #expect(first?.candidateRMSEByHour?.count == 8 && first?.currentRMSEByHour?.count == 8
-            && first?.persistenceRMSEByHour?.count == 8)
-        #expect(first?.heldOutDays == 56 && first?.scoredStations == 1 && first?.heldOutFrom == "2013-11-06T00:00:00Z",
-                "\(String(describing: first))")
+        #expect(
+            first?.candidateRMSEByHour?.count == 8 && first?.currentRMSEByHour?.count == 8
+                && first?.persistenceRMSEByHour?.count == 8)
+        #expect(
+            first?.heldOutDays == 56 && first?.scoredStations == 1 && first?.heldOutFrom == "2013-11-06T00:00:00Z",
+            "\(String(describing: first))")
         #expect((1_200...1_344).contains(first?.holdoutWindows ?? 0), "\(String(describing: first))")
         #expect(promoted.output.contains("hour | candidate   current  persistence"), "\(promoted.output)")
         #expect(promoted.output.contains("s: training on "), "\(promoted.output)")
         let promotedPath = try #require(ModelStore.promotedModel(stateDirectory: state))
         let model = try ModelFile.load(path: promotedPath)
         #expect(model.training.dataSource.hasPrefix("reading log "))
-        let reloaded = journal.wait(seconds: 10) { $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix("current.json") == true }
+        let reloaded = journal.wait(seconds: 10) {
+            $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix("current.json") == true
+        }
         #expect(reloaded != nil, "the daemon did not reload the promoted model: \(daemon.output)")
 
         let refused = try aqcast(["retrain", "--state-dir", state, "--model", Shipped.modelPath, "--epochs", "3"])
         #expect(refused.status == 2, "\(refused.output)")
-        #expect(refused.output.contains("not promoted: the candidate does not beat the current model"), "\(refused.output)")
+        #expect(
+            refused.output.contains("not promoted: the candidate does not beat the current model"), "\(refused.output)")
         #expect(try changes(state).map(\.action) == ["promoted", "refused"])
-        #expect(try Data(contentsOf: URL(fileURLWithPath: promotedPath)) == model.encoded(), "a refusal changed the current model")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: promotedPath)) == model.encoded(),
+            "a refusal changed the current model")
 
         let listing = try aqcast(["models", "--state-dir", state])
         #expect(listing.output.contains("* \(first?.current ?? "?")"), "\(listing.output)")
@@ -116,28 +133,36 @@ let history2010to2013: String = {
         let back = try aqcast(["rollback", "--state-dir", state, "--reload-pid", "\(daemon.pid)"])
         #expect(back.status == 0 && back.output.contains("now in use: the shipped model"), "\(back.output)")
         #expect(ModelStore.promotedModel(stateDirectory: state) == nil)
-        #expect(journal.wait(seconds: 10) {
-            $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix("aqcast-default.json") == true
-        } != nil)
+        #expect(
+            journal.wait(seconds: 10) {
+                $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix("aqcast-default.json") == true
+            } != nil)
         #expect(try aqcast(["rollback", "--state-dir", state]).status != 0, "nothing left to roll back")
         daemon.signal(SIGTERM)
-        #expect(daemon.wait(seconds: 10) == 0,
-                "\(daemon.output) \(journal.all().filter { $0["_PID"] == nil && $0["SYSLOG_IDENTIFIER"] == "aqcast" }.suffix(8).map { $0["MESSAGE"] ?? "" })")
+        #expect(
+            daemon.wait(seconds: 10) == 0,
+            "\(daemon.output) \(journal.all().filter { $0["_PID"] == nil && $0["SYSLOG_IDENTIFIER"] == "aqcast" }.suffix(8).map { $0["MESSAGE"] ?? "" })"
+        )
     }
 }
 
 @Suite struct GateDecisionTests {
     func scores(_ candidate: Double, _ current: Double, _ persistence: Double) -> Retraining.Scores {
-        .init(candidate: candidate, current: current, persistence: persistence, candidateByHour: [], currentByHour: [],
-              persistenceByHour: [], origins: 1, stations: 1)
+        .init(
+            candidate: candidate, current: current, persistence: persistence, candidateByHour: [], currentByHour: [],
+            persistenceByHour: [], origins: 1, stations: 1)
     }
 
     @Test func promotesOnlyACandidateThatBeatsBoth() {
-        #expect(Retraining.decide(scores(24.85, 27.59, 27.33))
-            == .promote(reason: "beats the current model by 9.9% and persistence by 9.1%"))
-        #expect(Retraining.decide(scores(24.85, 24.32, 27.33)) == .refuse(reason: "the candidate does not beat the current model"))
+        #expect(
+            Retraining.decide(scores(24.85, 27.59, 27.33))
+                == .promote(reason: "beats the current model by 9.9% and persistence by 9.1%"))
+        #expect(
+            Retraining.decide(scores(24.85, 24.32, 27.33))
+                == .refuse(reason: "the candidate does not beat the current model"))
         #expect(Retraining.decide(scores(28, 30, 27.33)) == .refuse(reason: "the candidate does not beat persistence"))
-        #expect(Retraining.decide(scores(25, 25, 27)) == .refuse(reason: "the candidate does not beat the current model"),
-                "a tie is not a gain")
+        #expect(
+            Retraining.decide(scores(25, 25, 27)) == .refuse(reason: "the candidate does not beat the current model"),
+            "a tie is not a gain")
     }
 }

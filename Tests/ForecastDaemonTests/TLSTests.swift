@@ -69,21 +69,23 @@ final class TestPKI {
     }
 
     /// Starts the daemon with a configuration file for `broker` at `localhost`.
-    func daemon(_ broker: Broker, ca: String, password: String?, credentials: String? = nil,
-                notify: NotifySocket) throws -> ChildProcess {
+    func daemon(
+        _ broker: Broker, ca: String, password: String?, credentials: String? = nil,
+        notify: NotifySocket
+    ) throws -> ChildProcess {
         let config = pki.directory + "/aqcast-\(UUID().uuidString.prefix(6)).toml"
         try """
-            [broker]
-            host = "localhost"
-            port = \(broker.port)
-            client_id = "aqcast-tls-\(broker.port)"
-            username = "sensor-net"
-            password_file = "\(password.map { pki.directory + "/" + $0 } ?? "")"
-            tls_ca_file = "\(pki.directory)/\(ca).pem"
+        [broker]
+        host = "localhost"
+        port = \(broker.port)
+        client_id = "aqcast-tls-\(broker.port)"
+        username = "sensor-net"
+        password_file = "\(password.map { pki.directory + "/" + $0 } ?? "")"
+        tls_ca_file = "\(pki.directory)/\(ca).pem"
 
-            [state]
-            directory = "\(temporaryDirectory())"
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        [state]
+        directory = "\(temporaryDirectory())"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         var environment = ["NOTIFY_SOCKET": notify.path]
         if let credentials { environment["CREDENTIALS_DIRECTORY"] = credentials }
         return try ChildProcess(
@@ -170,8 +172,10 @@ final class TestPKI {
         let notify = try NotifySocket()
         let d = try daemon(broker, ca: "ca", password: "wrong-password", notify: notify)
         let status = notify.collect(seconds: 10) { $0.contains("refused the connection") }
-        #expect(status.last?.contains("STATUS=broker localhost:\(broker.port) refused the connection: Not authorized") == true,
-                "\(status) \(d.output)")
+        #expect(
+            status.last?.contains("STATUS=broker localhost:\(broker.port) refused the connection: Not authorized")
+                == true,
+            "\(status) \(d.output)")
         // Eight more seconds: libmosquitto alone would knock once a second; the daemon waits 5
         // seconds after the first refusal and 10 after the second.
         usleep(8_000_000)

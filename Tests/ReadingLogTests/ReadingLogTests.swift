@@ -10,8 +10,9 @@ import Training
     let path = NSTemporaryDirectory() + "aqcast-log-\(UUID().uuidString).sqlite"
 
     func reading(_ station: String, _ hour: Int64, pm: Double = 40) -> Reading {
-        Reading(station: station, time: hour * 3600 + 60, pm25: pm, dewPoint: -3, temperature: 4, pressure: 1012,
-                windDirection: .southEast, windSpeed: 2.5)
+        Reading(
+            station: station, time: hour * 3600 + 60, pm25: pm, dewPoint: -3, temperature: 4, pressure: 1012,
+            windDirection: .southEast, windSpeed: 2.5)
     }
 
     @Test func appendsAndReadsBackTheRecentHoursOfEachStation() throws {
@@ -28,7 +29,8 @@ import Training
     }
 
     @Test func prsaRowsBecomeReadingsWithUTCTimesAndHourlyWind() throws {
-        let csv = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir\n"
+        let csv =
+            "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir\n"
             + "1,2014,1,1,5,129,-16,-4,1020,NW,1.79,0,0\n2,2014,1,1,6,NA,-16,-4,1020,NW,4.92,0,0\n"
             + "3,2014,1,1,7,140,-15,-4,1020,NW,6.71,0,0\n"
         let readings = Reading.fromPRSA(try PRSAReader.parse(csv, file: "t.csv"), station: "bj")
@@ -57,7 +59,9 @@ import Training
         let b = seen.suffix(31)
         #expect(b.map(\.hour) == Array(100...110) + [110] + Array(111..<130))
         #expect(b.filter { $0.hour == 110 }.map(\.pm25) == [10, 99])
-        #expect(try ReadingLog(path: NSTemporaryDirectory() + "aqcast-empty-\(UUID().uuidString).sqlite").newestHour() == nil)
+        #expect(
+            try ReadingLog(path: NSTemporaryDirectory() + "aqcast-empty-\(UUID().uuidString).sqlite").newestHour()
+                == nil)
     }
 
     @Test func pruneKeepsTheRetentionPeriodCountedFromArrival() throws {
@@ -65,11 +69,15 @@ import Training
         let now = 1_800_000_000.0
         // Ten days of live readings, each arriving at its hour.
         let liveFirst = Int64(now / 3600) - 24 * 10 + 1
-        try log.append((0..<(24 * 10)).map {
-            .init(reading: reading("live", liveFirst + Int64($0)), arrived: Double((liveFirst + Int64($0)) * 3600 + 60))
-        })
+        try log.append(
+            (0..<(24 * 10)).map {
+                .init(
+                    reading: reading("live", liveFirst + Int64($0)),
+                    arrived: Double((liveFirst + Int64($0)) * 3600 + 60))
+            })
         // Three years of history imported an hour ago: old hours, a new arrival.
-        try log.append((0..<(24 * 365 * 3)).map { .init(reading: reading("imported", 300_000 + Int64($0)), arrived: now - 3600) })
+        try log.append(
+            (0..<(24 * 365 * 3)).map { .init(reading: reading("imported", 300_000 + Int64($0)), arrived: now - 3600) })
         let pruned = try log.prune(keepingDays: 7, now: now)
         #expect(pruned == 24 * 3 - 1)
         #expect(try log.count() == 24 * 7 + 1 + 24 * 365 * 3)
@@ -80,8 +88,9 @@ import Training
     @Test func refusedPayloadsAreKeptUpToTheBound() throws {
         let log = try ReadingLog(path: path)
         let many = (0..<(ReadingLog.rejectedKept + 500)).map {
-            ReadingLog.Rejected(arrived: Double($0), station: "s", topic: "aq/s/reading", code: "not_json",
-                                reason: "payload is not valid JSON", payloadBytes: $0)
+            ReadingLog.Rejected(
+                arrived: Double($0), station: "s", topic: "aq/s/reading", code: "not_json",
+                reason: "payload is not valid JSON", payloadBytes: $0)
         }
         try log.appendRejected(many)
         #expect(try log.rejectedCount() == ReadingLog.rejectedKept)
@@ -115,8 +124,10 @@ import Training
 /// deleted or garbled under the writer, and a small tmpfs that fills up or turns read-only.
 @Suite(.serialized) struct ReadingLogFaultTests {
     func reading(_ hour: Int64) -> ReadingLog.Entry {
-        .init(reading: Reading(station: "f", time: hour * 3600, pm25: 50, dewPoint: -3, temperature: 4, pressure: 1012,
-                               windDirection: .northWest, windSpeed: 1.5), arrived: 1)
+        .init(
+            reading: Reading(
+                station: "f", time: hour * 3600, pm25: 50, dewPoint: -3, temperature: 4, pressure: 1012,
+                windDirection: .northWest, windSpeed: 1.5), arrived: 1)
     }
 
     let folder = NSTemporaryDirectory() + "aqcast-faults-\(UUID().uuidString.prefix(8))"
@@ -142,7 +153,9 @@ import Training
         let path = folder + "/readings.sqlite"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let reports = Box()
-        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) { reports.add($0) }
+        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) {
+            reports.add($0)
+        }
         writer.enqueue(reading(1))
         #expect(writer.flush())
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -161,7 +174,9 @@ import Training
         writer.enqueue(reading(1))
         #expect(writer.flush())
         #expect(try ReadingLog(path: path).count() == 1)
-        let aside = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("readings.sqlite.corrupt-") }
+        let aside = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+            $0.hasPrefix("readings.sqlite.corrupt-")
+        }
         #expect(aside.count == 1)
         #expect(reports.first?.contains("is corrupt") == true, "\(reports.first ?? "")")
     }
@@ -174,7 +189,9 @@ import Training
         defer { _ = try? mount("-u", folder) }
         let path = folder + "/readings.sqlite"
         let reports = Box()
-        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) { reports.add($0) }
+        let writer = ReadingLogWriter(path: path, log: try ReadingLog(path: path), interval: .seconds(60)) {
+            reports.add($0)
+        }
         writer.enqueue(reading(1))
         #expect(writer.flush())
         let filler = folder + "/filler"

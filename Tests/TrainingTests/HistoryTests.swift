@@ -11,9 +11,12 @@ import Testing
         #expect(records.count == 5)
         // 2013-03-01 00:00 in Beijing (UTC+8) is 2013-02-28T16:00Z.
         #expect(isoHour(records[0].time / 3600) == "2013-02-28T16:00:00Z")
-        #expect(records[0] == MultisiteRecord(
-            station: "Aotizhongxin", time: records[0].time, pm25: 4, temperature: -0.7, pressure: 1023, dewPoint: -18.8,
-            windDirection: "NNW", windSpeed: 4.4))
+        #expect(
+            records[0]
+                == MultisiteRecord(
+                    station: "Aotizhongxin", time: records[0].time, pm25: 4, temperature: -0.7, pressure: 1023,
+                    dewPoint: -18.8,
+                    windDirection: "NNW", windSpeed: 4.4))
         #expect(records[2].pm25 == nil && records[2].temperature == nil && records[2].windDirection == nil)
         #expect(records[3].pressure == nil && records[3].windDirection == nil)
     }
@@ -31,8 +34,11 @@ import Testing
 
     @Test func saysWhereAFileIsWrong() {
         let text = Repository.fixture("multisite.csv").replacingOccurrences(of: "\"SSW\"", with: "\"UP\"")
-        #expect(throws: DataFileError(file: "f.csv", line: 6, column: "wd",
-                                      reason: "unknown wind direction 'UP' (expected a compass point N, NNE, ..., NNW)")) {
+        #expect(
+            throws: DataFileError(
+                file: "f.csv", line: 6, column: "wd",
+                reason: "unknown wind direction 'UP' (expected a compass point N, NNE, ..., NNW)")
+        ) {
             try MultisiteReader.parse(text, file: "f.csv")
         }
         let badDay = Repository.fixture("multisite.csv").replacingOccurrences(of: "2013,3,1,4", with: "2013,2,29,4")
@@ -46,7 +52,8 @@ import Testing
     /// Two months of a real station of the multi-site network (shipped in data/multisite).
     static let readings: [Reading] = {
         let path = Repository.root.appendingPathComponent(
-            "data/multisite/PRSA_Data_Dongsi_20130301-20160229.csv").path
+            "data/multisite/PRSA_Data_Dongsi_20130301-20160229.csv"
+        ).path
         let all = try! HistoryFile.readings(path: path).readings
         return all.filter { isoHour($0.hour) >= "2015-12-01" && isoHour($0.hour) < "2016-02-01" }
     }()
@@ -66,7 +73,9 @@ import Testing
         let engine = ForecastEngine(model: model, modelName: "m", settings: .init())
         var published: [Int64: StationForecast] = [:]
         for r in Self.readings.sorted(by: { $0.time < $1.time }) {
-            if case .accepted(_, let f?, _, _) = engine.ingest(r, now: Double(r.time) + 1) { published[f.basedOnHour] = f }
+            if case .accepted(_, let f?, _, _) = engine.ingest(r, now: Double(r.time) + 1) {
+                published[f.basedOnHour] = f
+            }
         }
         #expect(records.count > 5000)
         for r in records {
@@ -77,7 +86,9 @@ import Testing
         }
         for h in 1...8 {
             let mine = records.filter { $0.horizon == h }
-            let rmse = (mine.map { ($0.forecast - $0.truth) * ($0.forecast - $0.truth) }.reduce(0, +) / Double(mine.count)).squareRoot()
+            let rmse =
+                (mine.map { ($0.forecast - $0.truth) * ($0.forecast - $0.truth) }.reduce(0, +) / Double(mine.count))
+                .squareRoot()
             let s = report.pooled.byHorizon[h - 1]
             #expect(s.count == mine.count)
             #expect(abs(s.rmse - rmse) < 1e-9)

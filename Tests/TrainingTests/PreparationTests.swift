@@ -113,8 +113,11 @@ import Testing
 
     @Test func unknownWindCodeGivesLineAndColumn() {
         let e = error(header + "1,2010,1,1,0,5,-21,-11,1021,NW,1.79,0,0\n2,2010,1,1,1,5,-21,-11,1021,XX,1.79,0,0\n")
-        #expect(e == DataFileError(file: "bad.csv", line: 3, column: "cbwd",
-            reason: "unknown wind code 'XX' (expected one of cv, NE, SE, NW, SW)"))
+        #expect(
+            e
+                == DataFileError(
+                    file: "bad.csv", line: 3, column: "cbwd",
+                    reason: "unknown wind code 'XX' (expected one of cv, NE, SE, NW, SW)"))
     }
 
     @Test func nonNumberGivesLineAndColumn() {

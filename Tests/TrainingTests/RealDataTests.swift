@@ -55,7 +55,8 @@ import Testing
     func echoNet(_ n: Normalisation) -> StackedRNN {
         let link = n.persistenceSkip
         let a = RNNArchitecture(
-            inputSize: 6, hiddenSizes: [2], biases: false, skip: .init(feature: 0, scale: link.scale, offset: link.offset))
+            inputSize: 6, hiddenSizes: [2], biases: false,
+            skip: .init(feature: 0, scale: link.scale, offset: link.offset))
         return StackedRNN(architecture: a, parameters: .init(repeating: 0, count: a.parameterCount))
     }
 
@@ -63,13 +64,15 @@ import Testing
         let data = try PRSADataset(csv: syntheticCSV(hours: 200), file: "synthetic")
         // Fed its own output, the echo net must repeat the block origin's value at every
         // horizon, i.e. equal block persistence; fed true values it would not.
-        let run = Evaluation.recursive(echoNet(data.normalisation), on: data.test, p: 4, weather: .oracle,
-                                       normalisation: data.normalisation)
+        let run = Evaluation.recursive(
+            echoNet(data.normalisation), on: data.test, p: 4, weather: .oracle,
+            normalisation: data.normalisation)
         #expect(run.predictions.count == data.test.count - data.test.count % 4)
         let worst = zip(run.predictions, run.persistence).map { abs($0 - $1) }.max()!
         #expect(worst < 1e-6, "largest difference from persistence \(worst)")  // Float arithmetic
-        let oneStep = Evaluation.recursive(echoNet(data.normalisation), on: data.test, p: 1, weather: .oracle,
-                                           normalisation: data.normalisation)
+        let oneStep = Evaluation.recursive(
+            echoNet(data.normalisation), on: data.test, p: 1, weather: .oracle,
+            normalisation: data.normalisation)
         #expect(oneStep.predictions != Array(run.predictions.prefix(oneStep.predictions.count)))
     }
 

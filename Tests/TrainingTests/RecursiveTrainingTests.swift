@@ -57,7 +57,9 @@ import Testing
         #expect(a.history.map(\.validationLoss).min()! < first)
         // Band quantiles: as many bands as edges + 1, increasing, and wider ones further ahead.
         #expect(a.residualQuantilesByBand.count == 8 && a.residualQuantilesByBand[0].count == 5)
-        #expect(a.residualQuantiles[7].last! - a.residualQuantiles[7].first! > a.residualQuantiles[0].last! - a.residualQuantiles[0].first!)
+        #expect(
+            a.residualQuantiles[7].last! - a.residualQuantiles[7].first! > a.residualQuantiles[0].last!
+                - a.residualQuantiles[0].first!)
 
         let course = try PRSADataset(csv: syntheticCSV(hours: 400), file: "synthetic.csv")
         let model = ModelFile(

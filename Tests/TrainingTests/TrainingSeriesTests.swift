@@ -18,13 +18,15 @@ import Testing
                 if skip < 2 || (station == "east" && (400_200..<400_206).contains(hour)) { continue }
                 let copies = hour % 13 == 0 ? 3 : 1
                 for c in 0..<copies {
-                    out.append(Reading(
-                        station: station, time: hour * 3600 + Int64(c) * 600,
-                        pm25: Double.random(in: 2...400, using: &rng), dewPoint: Double.random(in: -20...20, using: &rng),
-                        temperature: Double.random(in: -10...35, using: &rng),
-                        pressure: Double.random(in: 995...1035, using: &rng),
-                        windDirection: directions[Int(hour + Int64(c)) % directions.count],
-                        windSpeed: Double.random(in: 0...12, using: &rng)))
+                    out.append(
+                        Reading(
+                            station: station, time: hour * 3600 + Int64(c) * 600,
+                            pm25: Double.random(in: 2...400, using: &rng),
+                            dewPoint: Double.random(in: -20...20, using: &rng),
+                            temperature: Double.random(in: -10...35, using: &rng),
+                            pressure: Double.random(in: 995...1035, using: &rng),
+                            windDirection: directions[Int(hour + Int64(c)) % directions.count],
+                            windSpeed: Double.random(in: 0...12, using: &rng)))
                 }
             }
         }
@@ -34,8 +36,9 @@ import Testing
     func reading(_ station: String, hour: Int64, minute: Int64 = 0, pm: Double, wind: WindDirection = .northWest)
         -> Reading
     {
-        Reading(station: station, time: hour * 3600 + minute * 60, pm25: pm, dewPoint: -2, temperature: 5,
-                pressure: 1015, windDirection: wind, windSpeed: 3)
+        Reading(
+            station: station, time: hour * 3600 + minute * 60, pm25: pm, dewPoint: -2, temperature: 5,
+            pressure: 1015, windDirection: wind, windSpeed: 3)
     }
 
     /// Readings in one hour averaged (the hour's first wind kept), a gap of up to
@@ -60,8 +63,9 @@ import Testing
         #expect(first.rowCount == 5)
         #expect((0..<5).map { first.raw[$0 * f] } == [15, 30, 40, 50, 60])
         let w = Feature.windDirection.rawValue
-        #expect((0..<5).map { first.raw[$0 * f + w] }
-            == [WindDirection.southEast.code, 0, 0, 0, WindDirection.northWest.code])
+        #expect(
+            (0..<5).map { first.raw[$0 * f + w] }
+                == [WindDirection.southEast.code, 0, 0, 0, WindDirection.northWest.code])
         #expect(series.segments[1].rowCount == 3 && series.segments[2].rowCount == 3)
     }
 
@@ -69,7 +73,8 @@ import Testing
     @Test func logSeriesSplitsTheBuildersRunsAtTheHeldOutHour() {
         let log = LogSeries(readings: Self.readings, holdoutHours: 100, maximumGapHours: 3, minimumRows: 32)
         #expect(log.splitHour == 400_300)
-        let before = TrainingSeries(readings: Self.readings, hours: Int64.min..<400_300, maximumGapHours: 3, minimumRows: 32)
+        let before = TrainingSeries(
+            readings: Self.readings, hours: Int64.min..<400_300, maximumGapHours: 3, minimumRows: 32)
         #expect(log.training.map(\.firstHour) == before.segments.map(\.firstHour))
         #expect(log.training.map(\.series.features) == before.segments.map(\.raw))
         #expect(log.holdout.allSatisfy { $0.firstHour >= 400_300 } && !log.holdout.isEmpty)

@@ -30,7 +30,8 @@ import Testing
     /// back when it returns: half the smallest normal Float is a subnormal before and after.
     @Test func trainingLeavesTheCallersFloatingPointModeAsItWas() {
         #expect(halved(Float.leastNormalMagnitude) != 0, "this thread flushes subnormals before training")
-        _ = Trainer(recipe: quick(.default, epochs: 1), seed: 1).train(data: data.train, normalisation: data.normalisation)
+        _ = Trainer(recipe: quick(.default, epochs: 1), seed: 1).train(
+            data: data.train, normalisation: data.normalisation)
         #expect(halved(Float.leastNormalMagnitude) != 0, "training left this thread flushing subnormals to zero")
     }
 
@@ -47,7 +48,8 @@ import Testing
         var calls = 0
         let recipe = quick(.default, epochs: 50)
         let result = Trainer(recipe: recipe, seed: 1).train(
-            data: data.train, normalisation: data.normalisation, shouldStop: {
+            data: data.train, normalisation: data.normalisation,
+            shouldStop: {
                 calls += 1
                 return calls > 20
             })
