@@ -10,6 +10,12 @@ BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share/aqcast
 DOCDIR = $(PREFIX)/share/doc/aqcast
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR = $(PREFIX)/share/man/man1
+BASHDIR = $(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(PREFIX)/share/zsh/vendor-completions
+FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
+# The man page and shell completions, made from the program's own argument definitions.
+GENERATED = .build/share
 UNITS = aqcast.service aqcast-retrain.service aqcast-retrain.timer
 SWIFT_BUILD = swift build -c release --product aqcast
 
@@ -19,11 +25,23 @@ all: build
 
 build:
 	$(SWIFT_BUILD)
+	@out=$$(swift package generate-manual --authors "the aqcast authors" 2>&1) || { echo "$$out"; exit 1; }
+	mkdir -p $(GENERATED)
+	cp .build/plugins/GenerateManual/outputs/aqcast/aqcast.1 $(GENERATED)/aqcast.1
+	for shell in bash zsh fish; do \
+		.build/release/aqcast --generate-completion-script $$shell > $(GENERATED)/aqcast.$$shell || exit 1; \
+	done
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/aqcast
+		$(DESTDIR)$(SYSCONFDIR)/aqcast $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHDIR) $(DESTDIR)$(ZSHDIR) \
+		$(DESTDIR)$(FISHDIR)
 	install -m 0755 .build/release/aqcast $(DESTDIR)$(BINDIR)/aqcast
+	install -m 0644 $(GENERATED)/aqcast.1 $(DESTDIR)$(MANDIR)/aqcast.1
+	install -m 0644 $(GENERATED)/aqcast.bash $(DESTDIR)$(BASHDIR)/aqcast
+	install -m 0644 $(GENERATED)/aqcast.zsh $(DESTDIR)$(ZSHDIR)/_aqcast
+	install -m 0644 $(GENERATED)/aqcast.fish $(DESTDIR)$(FISHDIR)/aqcast.fish
+	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 	install -m 0644 models/aqcast-default.json $(DESTDIR)$(DATADIR)/aqcast-default.json
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 config/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample
@@ -44,7 +62,8 @@ install: build
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemctl disable --now aqcast-retrain.timer aqcast.service 2>/dev/null || true; fi
-	rm -f $(DESTDIR)$(BINDIR)/aqcast
+	rm -f $(DESTDIR)$(BINDIR)/aqcast $(DESTDIR)$(MANDIR)/aqcast.1 $(DESTDIR)$(BASHDIR)/aqcast \
+		$(DESTDIR)$(ZSHDIR)/_aqcast $(DESTDIR)$(FISHDIR)/aqcast.fish
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ] && \
 		cmp -s $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample; then \

@@ -122,6 +122,8 @@ let package = Package(
             name: "ForecastDaemonTests",
             dependencies: [
                 "ForecastDaemon", "AirQuality", "Training", "ModelStore", "MQTTClient", "SystemdSupport", "ReadingLog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         .testTarget(name: "AirQualityTests", dependencies: ["AirQuality"], swiftSettings: strict),

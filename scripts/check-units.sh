@@ -13,12 +13,22 @@ trap 'rm -rf "$stage"' EXIT
 make -s install PREFIX="$stage/usr" SYSCONFDIR="$stage/etc" >/dev/null
 units="$stage/usr/lib/systemd/system"
 for f in "$stage/usr/bin/aqcast" "$stage/usr/share/aqcast/aqcast-default.json" "$stage/etc/aqcast/aqcast.toml" \
-    "$units/aqcast.service" "$units/aqcast-retrain.service" "$units/aqcast-retrain.timer"; do
+    "$units/aqcast.service" "$units/aqcast-retrain.service" "$units/aqcast-retrain.timer" \
+    "$stage/usr/share/man/man1/aqcast.1" "$stage/usr/share/bash-completion/completions/aqcast" \
+    "$stage/usr/share/zsh/vendor-completions/_aqcast" "$stage/usr/share/fish/vendor_completions.d/aqcast.fish" \
+    "$stage/usr/share/doc/aqcast/LICENSE"; do
     [ -e "$f" ] || fail "make install did not write $f"
 done
 grep -q "^ExecStart=$stage/usr/bin/aqcast run --config $stage/etc/aqcast/aqcast.toml" "$units/aqcast.service" \
     || fail "PREFIX/SYSCONFDIR not substituted in aqcast.service"
 "$stage/usr/bin/aqcast" --help >/dev/null || fail "the installed program does not run"
+version=$(cd / && "$stage/usr/bin/aqcast" --version) || fail "aqcast --version failed"
+grep -Eq "^shipped model aqcast-default.json [a-z]+/seed [0-9]+/[0-9a-f]{16} \($stage/usr/bin/../share/aqcast/" <<<"$version" \
+    || fail "aqcast --version does not name the installed model: $version"
+echo "aqcast --version: $(tr '\n' ' ' <<<"$version")"
+warnings=$(groff -mandoc -Tutf8 -ww -z "$stage/usr/share/man/man1/aqcast.1" 2>&1) || fail "the man page does not render"
+[ -z "$warnings" ] || fail "the man page renders with warnings: $warnings"
+bash -n "$stage/usr/share/bash-completion/completions/aqcast" || fail "the bash completion is not valid bash"
 
 out=$(systemd-analyze verify "$units/aqcast.service" "$units/aqcast-retrain.service" "$units/aqcast-retrain.timer" 2>&1) \
     || fail "systemd-analyze verify failed: $out"

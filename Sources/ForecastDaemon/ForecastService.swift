@@ -7,10 +7,12 @@ import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
 
-/// The daemon as one long-running service: MQTT readings in, forecasts out, the journal and
-/// systemd told what is going on. SIGHUP reloads the configuration file and the model (a bad
-/// one is refused and the old one kept); graceful shutdown (SIGTERM) says STOPPING, marks the
-/// status topic offline and disconnects.
+/// The daemon's MQTT service: readings in, forecasts out, refusals to the journal, READY=1 at
+/// the first connection. SIGHUP reloads the configuration file and the model (a bad one is
+/// refused and the old one kept); graceful shutdown (SIGTERM) marks the status topic offline,
+/// waits for the broker to take that, and disconnects. In the group between the reading log
+/// (``ReadingLogService``, which stops after it) and systemd's status and watchdog
+/// (``SystemdHealthService``, which stops before it).
 public final class ForecastService: Service, @unchecked Sendable {
     // @unchecked: `configuration`, `readySent`, `connection state` and `floodLogged` are
     // guarded by `lock`; the engine and the MQTT connection are thread-safe themselves.
@@ -32,8 +34,9 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// Which refusals get a journal line this minute (the counters have them all).
     private var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
     private var connection: MQTTConnection?
-    /// The reading log's writer; it opens the log later when it cannot be opened at start.
-    private let logWriter: ReadingLogWriter
+    /// The reading log's service: its writer takes every accepted reading.
+    private let readingLog: ReadingLogService
+    private var logWriter: ReadingLogWriter { readingLog.writer }
     /// Forecasts rebuilt from the log at start, published at the first connection.
     private var restored: [StationForecast] = []
     /// The message being handled, noted so that one which kills the process is refused after
@@ -46,7 +49,12 @@ public final class ForecastService: Service, @unchecked Sendable {
     #endif
 
     /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
-    public init(loader: @escaping Loader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) throws {
+    /// `readingLog` must have been opened with the same configuration: its history rebuilds
+    /// the station windows.
+    public init(
+        loader: @escaping Loader, readingLog: ReadingLogService, logger: Logger,
+        notifier: ServiceNotifier = ServiceNotifier()
+    ) throws {
         let (configuration, model, name) = try loader()
         guard let pattern = TopicPattern(configuration.readingTopic) else {
             throw ConfigurationError(file: "configuration", key: "topics.readings", reason: "not a usable filter")
@@ -63,34 +71,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
-        let logPath = ReadingLog.path(inStateDirectory: configuration.stateDirectory)
-        var history: [Reading] = []
-        var opened: ReadingLog?
-        do {
-            try FileManager.default.createDirectory(
-                atPath: configuration.stateDirectory, withIntermediateDirectories: true)
-            let log = try ReadingLog(path: logPath)
-            opened = log
-            history = try log.recent(hours: model.steps + configuration.maximumGapHours + 1)
-            let pruned = try log.prune(keepingDays: configuration.retentionDays, now: Date().timeIntervalSince1970)
-            if pruned > 0 {
-                logger.info(
-                    "reading log pruned",
-                    metadata: ["readings": "\(pruned)", "retention_days": "\(configuration.retentionDays)"])
-            }
-            let logged = try log.count()
-            logger.info("reading log opened", metadata: ["path": "\(log.path)", "readings": "\(logged)"])
-        } catch {
-            logger.error(
-                "reading log unavailable, forecasting without it and keeping readings in memory until it can be written: \(error)",
-                metadata: ["path": "\(logPath)", "reason": "reading_log"])
-        }
-        let writer = ReadingLogWriter(
-            path: logPath, log: opened, interval: .milliseconds(configuration.commitIntervalMilliseconds)
-        ) { [logger] problem in
-            logger.error("\(problem)", metadata: ["reason": "reading_log"])
-        }
-        logWriter = writer
+        self.readingLog = readingLog
+        let history = readingLog.history
         inFlight = InFlightMessage(path: configuration.stateDirectory + "/in-flight")
         if inFlight == nil {
             logger.warning(
@@ -100,7 +82,8 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.warning(
                 "the previous run died while handling a message; it will be refused if the broker hands it over again")
         }
-        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) { [writer] reading in
+        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) {
+            [writer = readingLog.writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
         if !history.isEmpty {
@@ -128,34 +111,30 @@ public final class ForecastService: Service, @unchecked Sendable {
             "connecting to broker",
             metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
         notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
-        logWriter.start()
         // Trapped before READY can go out (from the first CONNACK): systemd may send SIGHUP as
         // soon as it has READY, and an untrapped SIGHUP ends the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try connection.start()
 
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.reportStatus() }
-            if let interval = notifier.watchdogInterval {
-                group.addTask { await self.feedWatchdog(every: interval) }
-            }
             group.addTask { await self.reloadOnHangUp(hangups) }
-            group.addTask { await self.pruneDaily(self.logWriter) }
+            group.addTask { await self.summariseHeldBackRejections() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
 
-        notifier.stopping()
         logger.info("stopping: marking the status topic offline and disconnecting")
         try? connection.publish(topic: config.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true)
-        try? await Task.sleep(for: .milliseconds(200))
-        connection.stop()
-        logWriter.stop()
+        // Until the broker has taken it (and the forecasts before it), a second at most.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(1))
+        while !connection.everyPublishAcknowledged, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        await offThePool { connection.stop() }
         let c = engine.snapshot()
         logger.info(
             "stopped",
             metadata: ["readings": "\(c.accepted)", "forecasts": "\(c.forecasts)", "rejected": "\(c.rejectedTotal)"])
-        notifier.flush()
     }
 
     // MARK: network thread
@@ -322,7 +301,7 @@ public final class ForecastService: Service, @unchecked Sendable {
     }
 
     /// The counts of the refusals held back in the minute that ended, as one line.
-    private func reportHeldBackRejections(now: Double = Date().timeIntervalSince1970) {
+    func reportHeldBackRejections(now: Double = Date().timeIntervalSince1970) {
         guard let counts = lock.withLock({ rejectionLog.endedMinute(now: now) }) else { return }
         var metadata: Logger.Metadata = ["held_back": "\(counts.values.reduce(0, +))"]
         for (code, n) in counts { metadata[code.rawValue] = "\(n)" }
@@ -334,7 +313,8 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     private var previous = (time: ContinuousClock.now, accepted: 0, forecasts: 0)
 
-    func statusLine() -> String {
+    /// The line systemd shows: the broker's state, stations, rates and refusals.
+    public func statusLine() -> String {
         let c = engine.snapshot()
         let now = ContinuousClock.now
         let (state, rates) = lock.withLock { () -> (String, (Double, Double)) in
@@ -353,33 +333,11 @@ public final class ForecastService: Service, @unchecked Sendable {
             + "\(c.rejectedTotal) rejected"
     }
 
-    private func reportStatus() async {
+    /// Each minute's refusals that the journal did not take, said once the minute is over.
+    private func summariseHeldBackRejections() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(5))
-            notifier.status(statusLine())
             reportHeldBackRejections()
-        }
-    }
-
-    private func feedWatchdog(every interval: Duration) async {
-        while !Task.isCancelled {
-            notifier.watchdog()
-            try? await Task.sleep(for: interval)
-        }
-    }
-
-    private func pruneDaily(_ writer: ReadingLogWriter) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(86400))
-            if Task.isCancelled { return }
-            let days = lock.withLock { configuration.retentionDays }
-            guard let log = writer.log else { continue }
-            do {
-                let pruned = try log.prune(keepingDays: days, now: Date().timeIntervalSince1970)
-                logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(days)"])
-            } catch {
-                logger.error("cannot prune the reading log: \(error)", metadata: ["reason": "reading_log"])
-            }
         }
     }
 
@@ -402,6 +360,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             }
             engine.replace(model: model, modelName: name, settings: .init(config))
             lock.withLock { configuration.apply(forecastSettingsFrom: config) }
+            readingLog.keep(days: config.retentionDays)
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])
         } catch {
             logger.error(

@@ -39,6 +39,19 @@ public final class MQTTConnection: @unchecked Sendable {
 
     /// How many publishes the broker has acknowledged (PUBACK for QoS 1, written for QoS 0).
     public var acknowledgedPublishes: Int { lock.withLock { acknowledgedPublishCount } }
+    /// Publishes handed to libmosquitto, sent or queued (guarded by `lock`).
+    private var requestedPublishCount = 0
+
+    /// Whether the broker has acknowledged every publish handed over so far.
+    public var everyPublishAcknowledged: Bool {
+        lock.withLock { acknowledgedPublishCount >= requestedPublishCount }
+    }
+    /// Subscriptions the broker acknowledged (guarded by `lock`).
+    private var acknowledgedSubscriptionCount = 0
+
+    /// How many SUBACKs the broker has sent, over every connection: a subscriber that has one
+    /// per filter since its last connect gets every message published from then on.
+    public var acknowledgedSubscriptions: Int { lock.withLock { acknowledgedSubscriptionCount } }
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -130,6 +143,11 @@ public final class MQTTConnection: @unchecked Sendable {
             guard let user else { return }
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
             me.lock.withLock { me.acknowledgedPublishCount += 1 }
+        }
+        mosquitto_subscribe_v5_callback_set(handle) { _, user, _, _, _, _ in
+            guard let user else { return }
+            let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
+            me.lock.withLock { me.acknowledgedSubscriptionCount += 1 }
         }
         mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
             guard let user, let m = message?.pointee else { return }
@@ -329,7 +347,10 @@ public final class MQTTConnection: @unchecked Sendable {
         }
         // While disconnected libmosquitto still queues a QoS 1 message and sends it after the
         // reconnect; it only reports that it could not send it yet.
-        if rc == MOSQ_ERR_NO_CONN.rawValue && qos > 0 { return }
+        if rc == MOSQ_ERR_SUCCESS.rawValue || (rc == MOSQ_ERR_NO_CONN.rawValue && qos > 0) {
+            lock.withLock { requestedPublishCount += 1 }
+            return
+        }
         try check(rc, "publish to \(topic)")
     }
 

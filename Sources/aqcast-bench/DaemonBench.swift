@@ -4,6 +4,7 @@ import CommandSupport
 import ForecastDaemon
 import Foundation
 import MQTTClient
+import Synchronization
 import Training
 
 struct DaemonBench: ParsableCommand {
@@ -219,12 +220,10 @@ extension DaemonBench {
 }
 
 /// A thread-safe count with a wait.
-final class Counter: @unchecked Sendable {
-    // @unchecked: `count` is only touched under `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
     func wait(for n: Int, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while value < n, Date() < deadline { usleep(2000) }
@@ -233,32 +232,28 @@ final class Counter: @unchecked Sendable {
 }
 
 /// Send times of the paced readings, by station and hour.
-final class Sent: @unchecked Sendable {
-    // @unchecked: `times` is only touched under `lock`.
-    private let lock = NSLock()
-    private var times: [String: UInt64] = [:]
+final class Sent: Sendable {
+    private let times = Mutex<[String: UInt64]>([:])
     func record(station: String, hour: Int64) {
         let t = DispatchTime.now().uptimeNanoseconds
-        lock.withLock { times["\(station) \(isoHour(hour))"] = t }
+        times.withLock { $0["\(station) \(isoHour(hour))"] = t }
     }
-    func time(_ key: String) -> UInt64? { lock.withLock { times[key] } }
+    func time(_ key: String) -> UInt64? { times.withLock { $0[key] } }
 }
 
 /// Arrival times of forecasts, by station and the hour they are based on.
-final class Arrivals: @unchecked Sendable {
-    // @unchecked: `arrivals` is only touched under `lock`.
-    private let lock = NSLock()
-    private var arrivals: [(String, UInt64)] = []
+final class Arrivals: Sendable {
+    private let arrivals = Mutex<[(String, UInt64)]>([])
     func record(_ m: MQTTMessage) {
         let t = DispatchTime.now().uptimeNanoseconds
         let station = m.topic.split(separator: "/")[1]
         let text = String(decoding: m.payload, as: UTF8.self)
         guard let r = text.range(of: "\"based_on_hour\":\"") else { return }
         let hour = text[r.upperBound...].prefix(20)
-        lock.withLock { arrivals.append(("\(station) \(hour)", t)) }
+        arrivals.withLock { $0.append(("\(station) \(hour)", t)) }
     }
     func latencies(against sent: Sent) -> [Double] {
-        lock.withLock { arrivals }.compactMap { key, t in sent.time(key).map { Double(t - $0) / 1e9 } }
+        arrivals.withLock { $0 }.compactMap { key, t in sent.time(key).map { Double(t - $0) / 1e9 } }
     }
 }
 

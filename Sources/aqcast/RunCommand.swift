@@ -71,8 +71,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let initial: DaemonConfiguration
+        let model: ModelFile
         do {
-            (initial, _, _) = try load()
+            (initial, model, _) = try load()
         } catch {
             printError("aqcast: cannot start: \(error)")
             throw Self.configurationExitCode
@@ -85,16 +86,28 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "aqcast")
         let command = self
-        let service: ForecastService
+        let notifier = ServiceNotifier()
+        let readingLog = ReadingLogService(
+            configuration: initial, hours: model.steps + initial.maximumGapHours + 1, logger: logger)
+        let forecasts: ForecastService
         do {
-            service = try ForecastService(loader: { try command.load() }, logger: logger)
+            forecasts = try ForecastService(
+                loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
             throw Self.configurationExitCode
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // Started in this order and stopped in the reverse one: systemd hears STOPPING=1 first,
+        // then the MQTT service says offline and disconnects, then the reading log writes what
+        // is pending. A stop that takes longer than 20 s is cut short (the unit allows 30 s).
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: readingLog), .init(service: forecasts),
+                .init(service: SystemdHealthService(notifier: notifier, forecasts: forecasts)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        try await ServiceGroup(configuration: configuration).run()
+        notifier.flush()
     }
 }

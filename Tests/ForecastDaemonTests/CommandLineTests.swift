@@ -19,4 +19,13 @@ import Testing
         #expect(output.contains("Error: cannot read \(missing)"), "\(output)")
         #expect(!output.contains("Usage:"), "a failed run printed the usage text: \(output)")
     }
+
+    @Test func theVersionNamesTheReleaseAndTheShippedModel() throws {
+        let (status, output) = try aqcast(["--version"], seconds: 60)
+        #expect(status == 0)
+        let lines = output.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("aqcast ") == true, "\(output)")
+        let model = Shipped.model.identity(name: "aqcast-default.json")
+        #expect(lines.dropFirst().first?.hasPrefix("shipped model \(model) (") == true, "\(output)")
+    }
 }
