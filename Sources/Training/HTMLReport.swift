@@ -119,16 +119,45 @@ public struct HTMLReport {
         guard let run = runs.run(.oracle, p: p) else { return "" }
         let span = dataset.normalisation.target  // the runs are reported on the data set's ranges
         let windows = plotWindows.clamped(to: 0..<run.predictions.count)
-        let truth = windows.map { (Double($0), span.denormalise(run.targets[$0])) }
-        let pred = windows.map { (Double($0), span.denormalise(run.predictions[$0])) }
+        // Each window's target is the hour after its last input row; x is that hour (Unix hours).
+        let firstTarget = dataset.trainRowCount + PRSADataset.steps
+        func hour(_ window: Int) -> Double {
+            let row = min(firstTarget + window, dataset.records.count - 1)
+            return Double(dataset.records[row].unixTime / 3600) + Double(firstTarget + window - row)
+        }
+        let truth = windows.map { (hour($0), span.denormalise(run.targets[$0])) }
+        let pred = windows.map { (hour($0), span.denormalise(run.predictions[$0])) }
         let r = runs.summary.result(.oracle, p: p)
         return SVGChart(
             title: "p = \(p): loss \(formatFixed(r?.model.loss ?? 0, 6)), R² \(formatFixed(r?.model.r2 ?? 0, 4))",
-            xLabel: "test window", yLabel: "PM2.5 µg/m³",
+            xLabel: "hour forecast (Beijing time, as in the data set)", yLabel: "PM2.5 µg/m³",
             series: [
                 .init(name: "true", color: "#1f77b4", points: truth, marker: true),
                 .init(name: "predicted", color: "#d62728", points: pred, marker: true),
-            ], height: 260
+            ], height: 260, xTicks: Self.dayTicks
         ).render()
+    }
+
+    /// Midnights in a range of Unix hours, labelled with their date, every day or every few
+    /// days so that at most eight are shown; noon and six-hour marks for a range under two days.
+    static func dayTicks(_ range: ClosedRange<Double>) -> [(x: Double, label: String)] {
+        let first = Int64((range.lowerBound / 24).rounded(.up))
+        let last = Int64((range.upperBound / 24).rounded(.down))
+        let every = max(1, Int64((Double(last - first + 1) / 8).rounded(.up)))
+        var ticks: [(Double, String)] = []
+        for day in stride(from: first, through: last, by: Int(every)) {
+            ticks.append((Double(day * 24), String(isoHour(day * 24).prefix(10))))
+        }
+        if ticks.count < 2 {
+            let start = Int64((range.lowerBound / 6).rounded(.up))
+            let end = Int64((range.upperBound / 6).rounded(.down))
+            ticks = (start...max(start, end)).map { k in
+                let text = isoHour(k * 6)
+                return (
+                    Double(k * 6), String(text.dropFirst(5).prefix(8)).replacingOccurrences(of: "T", with: " ") + "h"
+                )
+            }
+        }
+        return ticks
     }
 }
