@@ -18,8 +18,10 @@ FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 GENERATED = .build/share
 UNITS = aqcast.service aqcast-retrain.service aqcast-retrain.timer
 SWIFT_BUILD = swift build -c release --product aqcast
+# The program SWIFT_BUILD makes (make deb builds another, with the Swift runtime linked in).
+PROGRAM = .build/release/aqcast
 
-.PHONY: all build install uninstall check-units
+.PHONY: all build install uninstall check-units deb
 
 all: build
 
@@ -29,20 +31,26 @@ build:
 	mkdir -p $(GENERATED)
 	cp .build/plugins/GenerateManual/outputs/aqcast/aqcast.1 $(GENERATED)/aqcast.1
 	for shell in bash zsh fish; do \
-		.build/release/aqcast --generate-completion-script $$shell > $(GENERATED)/aqcast.$$shell || exit 1; \
+		$(PROGRAM) --generate-completion-script $$shell | sed '1{/^#!/d}' > $(GENERATED)/aqcast.$$shell \
+			|| exit 1; \
 	done
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/aqcast $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHDIR) $(DESTDIR)$(ZSHDIR) \
 		$(DESTDIR)$(FISHDIR)
-	install -m 0755 .build/release/aqcast $(DESTDIR)$(BINDIR)/aqcast
+	install -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/aqcast
 	install -m 0644 $(GENERATED)/aqcast.1 $(DESTDIR)$(MANDIR)/aqcast.1
 	install -m 0644 $(GENERATED)/aqcast.bash $(DESTDIR)$(BASHDIR)/aqcast
 	install -m 0644 $(GENERATED)/aqcast.zsh $(DESTDIR)$(ZSHDIR)/_aqcast
 	install -m 0644 $(GENERATED)/aqcast.fish $(DESTDIR)$(FISHDIR)/aqcast.fish
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 	install -m 0644 models/aqcast-default.json $(DESTDIR)$(DATADIR)/aqcast-default.json
+	# The histories the shipped model was trained on: retraining pools with them, evaluate
+	# and backtest read them.
+	install -d $(DESTDIR)$(DATADIR)/multisite
+	install -m 0644 data/PRSA_data_2010.1.1-2014.12.31.csv $(DESTDIR)$(DATADIR)/
+	install -m 0644 data/multisite/*.csv data/multisite/README.md $(DESTDIR)$(DATADIR)/multisite/
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 config/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ]; then \
@@ -79,3 +87,7 @@ uninstall:
 # the hardening score. Needs the program installed where the units name it.
 check-units:
 	bash scripts/check-units.sh
+
+# A Debian package of the installed files, built with dpkg-deb (scripts/make-deb.sh).
+deb:
+	bash scripts/make-deb.sh

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A small numpy re-implementation of the seed recipe (SPEC.md), written for aqcast's
+"""A small numpy re-implementation of the seed recipe (docs/course.md), written for aqcast's
 training benchmark: same data preparation, same 2-2 deep RNN, BPTT, SGD 0.05, batch 64.
 
 Prints one line: `numpy epochs=E windows=N seconds=S windows_per_s=R val_loss=V`.
-With --evaluate it then scores the best weights on 2014 by SPEC.md's recursive (oracle)
+With --evaluate it then scores the best weights on 2014 by the course's recursive (oracle)
 protocol and prints `numpy seed=K r2 p8=... p4=... p2=... p1=...`: an independent check of the
 spread of the seed recipe across random seeds.
 Usage: seed_numpy.py CSV [EPOCHS] [SEED] [--evaluate]
@@ -92,7 +92,7 @@ def backward(X, Y, U, Q, W1, W2, V, s1, s2, a):
 
 
 def recursive_r2(XT, YT, params, p):
-    """SPEC.md's protocol: blocks of p test windows; the k-th window of a block sees the
+    """The course's protocol (docs/course.md): blocks of p test windows; the k-th window of a block sees the
     block's first k forecasts in place of its last k PM2.5 inputs."""
     count = len(XT) - len(XT) % p
     A = np.zeros((count, 1))

@@ -16,7 +16,8 @@ for f in "$stage/usr/bin/aqcast" "$stage/usr/share/aqcast/aqcast-default.json" "
     "$units/aqcast.service" "$units/aqcast-retrain.service" "$units/aqcast-retrain.timer" \
     "$stage/usr/share/man/man1/aqcast.1" "$stage/usr/share/bash-completion/completions/aqcast" \
     "$stage/usr/share/zsh/vendor-completions/_aqcast" "$stage/usr/share/fish/vendor_completions.d/aqcast.fish" \
-    "$stage/usr/share/doc/aqcast/LICENSE"; do
+    "$stage/usr/share/doc/aqcast/LICENSE" "$stage/usr/share/aqcast/PRSA_data_2010.1.1-2014.12.31.csv" \
+    "$stage/usr/share/aqcast/multisite/PRSA_Data_Tiantan_20130301-20160229.csv"; do
     [ -e "$f" ] || fail "make install did not write $f"
 done
 grep -q "^ExecStart=$stage/usr/bin/aqcast run --config $stage/etc/aqcast/aqcast.toml" "$units/aqcast.service" \

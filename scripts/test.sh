@@ -3,8 +3,9 @@
 # checked-in .swift-format: `swift format --in-place --recursive Sources Tests Package.swift`
 # fixes nearly all it finds); builds everything with warnings as errors (the release program
 # too: the retraining tests run it, and `make install` installs it); runs the whole test suite;
-# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder) and
-# runs the demo briefly (scripts/check-demo.sh).
+# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder), runs
+# the demo briefly (scripts/check-demo.sh), and builds and checks the Debian package
+# (scripts/check-deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,3 +15,4 @@ swift build -c release --product aqcast
 swift test --skip-build
 bash scripts/check-units.sh
 bash scripts/check-demo.sh
+bash scripts/check-deb.sh

@@ -23,7 +23,7 @@ public struct MinMaxRange: Codable, Sendable, Equatable {
     @inlinable public func denormalise(_ x: Double) -> Double { x * (max - min) + min }
 }
 
-/// The per-feature and target ranges a model was trained with (SPEC.md step 8).
+/// The per-feature and target ranges a model was trained with (docs/course.md step 8).
 public struct Normalisation: Codable, Sendable, Equatable {
     public var features: [MinMaxRange]
     public var target: MinMaxRange

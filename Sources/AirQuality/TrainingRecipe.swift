@@ -49,7 +49,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// mostly the luckiest.
     public var averagedWeights: Bool?
 
-    /// SPEC.md's recipe, exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
+    /// The course's recipe (docs/course.md), exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
     /// 100 epochs, reshuffled, best weights by a leaky 1,000-window validation sample.
     public static let seed = TrainingRecipe(
         name: "seed", hiddenSizes: [2, 2], biases: false, persistenceSkip: false,

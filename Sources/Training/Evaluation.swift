@@ -12,7 +12,7 @@ public struct RecursiveRun: Sendable {
     public var horizon: (Int) -> Int { { $0 % self.p + 1 } }
 }
 
-/// SPEC.md's recursive evaluation over windows taken in blocks of `p`.
+/// The course's recursive evaluation over windows taken in blocks of `p` (docs/course.md).
 public enum Evaluation {
     /// Mean `(a - y)^2 / 2` over the windows, one step ahead with true inputs.
     public static func loss(of network: StackedRNN, on data: WindowedData, workspace: RNNWorkspace<Float>) -> Double {

@@ -1,6 +1,6 @@
 import AirQuality
 
-/// PRSA rows turned into the course's feature matrix and integer targets (SPEC.md steps 1-5, 7).
+/// PRSA rows turned into the course's feature matrix and integer targets (docs/course.md steps 1-5, 7).
 public struct PreparedSeries: Sendable {
     /// Row-major, `rowCount x Feature.allCases.count`, unnormalised, rounded to Float as the
     /// course's float32 arrays are.

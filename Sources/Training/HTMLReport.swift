@@ -17,7 +17,7 @@ public struct HTMLReport {
         self.dataset = dataset
     }
 
-    /// SPEC.md's published figures (loss / R^2) for the course's nets and persistence.
+    /// The course's published figures (loss / R^2) for its nets and persistence (docs/course.md).
     static let published: [(p: Int, deep: (Double, Double), single: (Double, Double), persistence: (Double, Double))] =
         [
             (8, (0.001157, 0.740684), (0.001171, 0.737769), (0.001352, 0.697076)),
@@ -70,7 +70,7 @@ public struct HTMLReport {
             out += "<td>\(formatFixed(r.persistence.r2, 4))</td><td>\(formatFixed(r.persistenceRmse, 1))</td>"
             out += "<td class=\(gain > 0 ? "better" : "worse")>\(formatFixed(gain, 1))%</td></tr>\n"
         }
-        out += "</table>\n<p>Published figures (SPEC.md, oracle protocol), loss / R²:</p>\n"
+        out += "</table>\n<p>Published figures (docs/course.md, oracle protocol), loss / R²:</p>\n"
         out += "<table><tr><th>p</th><th>course deep RNN</th><th>course 1-layer RNN</th><th>persistence</th>"
         out += "<th>this model</th></tr>\n"
         for row in Self.published {

@@ -48,7 +48,7 @@ extension ModelFile {
 }
 
 extension ModelFile {
-    /// The course's evaluation (SPEC.md's recursive protocol on the PRSA test year). A model of
+    /// The course's evaluation (its recursive protocol on the PRSA test year, docs/course.md). A model of
     /// the course's encoding runs on `dataset` prepared with its own ranges; one of another
     /// encoding runs on its own inputs and is reported on `dataset`'s ranges (prepare it with
     /// the course's), so the R² and losses mean what the course's do.

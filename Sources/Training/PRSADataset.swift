@@ -1,6 +1,6 @@
 import AirQuality
 
-/// The PRSA series prepared, normalised and split into training and test windows (SPEC.md 1-9).
+/// The PRSA series prepared, normalised and split into training and test windows (docs/course.md 1-9).
 public struct PRSADataset: Sendable {
     public static let steps = 24
     public var records: [PRSARecord]

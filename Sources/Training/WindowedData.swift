@@ -1,6 +1,6 @@
 import AirQuality
 
-/// Normalised rows and the 24-step windows over a contiguous range of them (SPEC.md step 9).
+/// Normalised rows and the 24-step windows over a contiguous range of them (docs/course.md step 9).
 ///
 /// Window `i` holds rows `start + i ..< start + i + steps`; its target is the target of its last
 /// row, i.e. PM2.5 one hour after the window.

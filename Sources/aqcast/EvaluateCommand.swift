@@ -7,7 +7,7 @@ import Training
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Recursive forecasts over the test year, model beside persistence (SPEC.md protocol).")
+        abstract: "Recursive forecasts over the test year, model beside persistence (the course's protocol).")
 
     @OptionGroup var dataOptions: DataOptions
 

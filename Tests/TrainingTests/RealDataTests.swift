@@ -32,7 +32,7 @@ import Testing
         #expect(data.series.feature(.pm25, row: 24) == 129)
     }
 
-    /// Persistence needs no training, so SPEC.md's persistence column checks the whole pipeline
+    /// Persistence needs no training, so the course's persistence column (docs/course.md) checks the whole pipeline
     /// (preparation, split, normalisation, windows, blocks, metrics) to the printed digits.
     @Test func persistenceReproducesSpecsTable() {
         let expected: [Int: (loss: Double, r2: Double, rmse: Double)] = [
