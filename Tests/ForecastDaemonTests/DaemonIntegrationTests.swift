@@ -86,6 +86,7 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
     }
+
     @Test func reloadRefusesABadModelAndKeepsForecasting() throws {
         let broker = try Broker()
         let dir = NSTemporaryDirectory() + "aqcast-reload-\(UUID().uuidString.prefix(6))"
@@ -238,8 +239,6 @@ import Testing
         #expect(lost <= 200, "lost \(lost) readings; one 200 ms batch at 1,000 readings/s is 200")
     }
 
-    /// The state directory on a 1 MiB tmpfs that another file fills: forecasts go on, the
-    /// journal says so once (not once per reading or per 200 ms attempt), and when space is
     @Test func brokerRestartedMidStreamLosesNoAcceptedReading() throws {
         let broker = try Broker()
         let daemon = try startDaemon(broker)

@@ -29,7 +29,7 @@ func aqcast(_ arguments: [String], seconds: Double = 600) throws -> (status: Int
 
 /// The shipped PRSA file without 2014: the history a deployment would import.
 let history2010to2013: String = {
-    let path = NSTemporaryDirectory() + "aqcast-prsa-2010-2013.csv"
+    let path = NSTemporaryDirectory() + "aqcast-prsa-2010-2013-\(getpid()).csv"
     let all = try! String(
         contentsOfFile: Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path,
         encoding: .utf8)
