@@ -12,11 +12,6 @@ public enum ShippedFile {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
-    /// This program's own file, however it was started.
-    public static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
     public static func candidates(directory: String, name: String) -> [String] {
         [
             "\(directory)/\(name)",
