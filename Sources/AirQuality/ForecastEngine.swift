@@ -19,8 +19,26 @@ public final class ForecastEngine: @unchecked Sendable {
         /// A station that sent nothing for this long leaves memory (its log stays); its next
         /// reading starts a new window.
         public var stationExpiryHours = 168
+        /// Station id to the id of the station whose readings fill in the weather it does not
+        /// send (`[weather_sources]`); `defaultWeatherSource` serves the rest (empty: none).
+        public var weatherSources: [String: String] = [:]
+        public var defaultWeatherSource = ""
+        /// An hour whose station has gone quiet is complete this long after it ends, even
+        /// without a reading for a later hour.
+        public var hourCloseSeconds = 60
 
         public init() {}
+
+        /// The weather source of `station`, if any.
+        public func weatherSource(of station: String) -> String? {
+            let id = weatherSources[station] ?? defaultWeatherSource
+            return id.isEmpty || id == station ? nil : id
+        }
+
+        /// Every station that is some station's weather source.
+        public var weatherSourceIDs: Set<String> {
+            Set(weatherSources.values).union(defaultWeatherSource.isEmpty ? [] : [defaultWeatherSource])
+        }
     }
 
     /// Totals since start, for the status line and the journal.
@@ -50,6 +68,16 @@ public final class ForecastEngine: @unchecked Sendable {
         var weather: [Int64: [Double]] = [:]
         /// The state last reported for this station.
         var reported: StationState?
+        /// The latest value of each quantity, for stations that send one per message and for
+        /// weather sources; nil for the rest (they need none).
+        var held: HeldValues?
+        /// Where the latest reading's weather inputs came from.
+        var origins = InputOrigins.allFromPayload
+        /// Readings that complete an hour, for this station's input; nil: the engine's setting,
+        /// 0: only a later hour or the clock completes it.
+        var readingsPerHour: Int?
+        /// The newest hour a forecast was tried from (it may have waited).
+        var attemptedHour: Int64?
     }
 
     private let lock = NSLock()
@@ -58,7 +86,11 @@ public final class ForecastEngine: @unchecked Sendable {
     private var model: ModelFile
     private var modelIdentity: String
     private var forecaster: Forecaster
-    private var settings: Settings
+    private var settings: Settings {
+        didSet { sources = settings.weatherSourceIDs }
+    }
+    /// ``Settings/weatherSourceIDs``, kept so that a reading need not build it.
+    private var sources: Set<String> = []
     private var stations: [String: Station] = [:]
     private var counters = Counters()
     /// When stations were last looked over for expiry (once a minute of the callers' clock).
@@ -72,6 +104,7 @@ public final class ForecastEngine: @unchecked Sendable {
         self.modelIdentity = model.identity(name: modelName)
         self.forecaster = Forecaster(model: model)
         self.settings = settings
+        sources = settings.weatherSourceIDs
     }
 
     /// Swaps in a new model and settings (a reload); the station windows are kept, also when the
@@ -106,19 +139,62 @@ public final class ForecastEngine: @unchecked Sendable {
         return s.waiting ?? s.window.lastForecastHour.map { "forecast from \(isoHour($0))" }
     }
 
-    /// Handles one payload for `station`; `now` is the wall clock in Unix seconds.
-    public func ingest(station: String, payload: [UInt8], retained: Bool, now: Double) -> Outcome {
+    /// Handles one payload for `station` in `format` (`quantity`: the one a single-value
+    /// topic named); `now` is the wall clock in Unix seconds, and the time of a payload without
+    /// one. `readingsPerHour` overrides the engine's setting for this station (0: hours are
+    /// complete when a later one starts or the clock passes their end).
+    public func ingest(
+        station: String, payload: [UInt8], format: PayloadFormat = PayloadFormat(profile: .native),
+        quantity: Quantity? = nil, readingsPerHour: Int? = nil, retained: Bool, now: Double
+    ) -> Outcome {
         lock.lock()
         defer { lock.unlock() }
         if retained {
             return reject(Rejection(.retained, "retained message (left on the broker earlier), not a live reading"))
         }
-        let reading: Reading
-        switch ReadingDecoder.decode(payload, station: station) {
+        var observation: Observation
+        switch format.decode(payload, station: station, quantity: quantity) {
         case .failure(let r): return reject(r)
-        case .success(let r): reading = r
+        case .success(let o): observation = o
         }
-        return ingestLocked(reading, now: now)
+        if observation.isEmpty {
+            return reject(Rejection(.missingField, "the message holds none of the quantities the model takes"))
+        }
+        let time = observation.time ?? Int64(now.rounded(.down))
+        observation.time = time
+        let id = observation.station
+        if Double(time) > now + Double(settings.maximumFutureSeconds) { return reject(future(time)) }
+        let isSource = sources.contains(id)
+        if observation.pm25 == nil, !isSource, !format.profile.isSingleValue {
+            return reject(Rejection(.missingField, "no PM2.5: \(format.pm25Place) is missing"))
+        }
+        if let refused = admit(id, now: now) { return reject(refused) }
+        if let refused = spend(&stations[id]!, hour: hourContaining(time), now: now) { return reject(refused) }
+        stations[id]!.readingsPerHour = readingsPerHour
+        if isSource || format.profile.isSingleValue {
+            if stations[id]!.held == nil { stations[id]!.held = HeldValues() }
+            stations[id]!.held!.take(observation, at: time)
+        }
+        guard observation.pm25 != nil else {
+            // A weather source's weather, or one value of a station that sends one per topic.
+            counters.accepted += 1
+            return .accepted(hour: hourContaining(time), forecast: nil, waiting: nil)
+        }
+        let source = settings.weatherSource(of: id).map { ($0, stations[$0]?.held) }
+        switch ReadingAssembly.complete(observation, time: time, own: stations[id]!.held, source: source) {
+        case .failure(var r):
+            if source == nil { r.code = .missingField }
+            return reject(r)
+        case .success(let (reading, origins)):
+            stations[id]!.origins = origins
+            return update(&stations[id]!, with: reading, now: now, spent: true)
+        }
+    }
+
+    private func future(_ time: Int64) -> Rejection {
+        Rejection(
+            .future,
+            "time \(isoHour(hourContaining(time))) is more than \(settings.maximumFutureSeconds) s ahead of this clock")
     }
 
     /// Handles one decoded reading (a history replayed by the backtest: the same path as a
@@ -131,13 +207,7 @@ public final class ForecastEngine: @unchecked Sendable {
 
     private func ingestLocked(_ reading: Reading, now: Double) -> Outcome {
         let station = reading.station
-        if Double(reading.time) > now + Double(settings.maximumFutureSeconds) {
-            return reject(
-                Rejection(
-                    .future,
-                    "time \(isoHour(reading.hour)) is more than \(settings.maximumFutureSeconds) s ahead of this clock")
-            )
-        }
+        if Double(reading.time) > now + Double(settings.maximumFutureSeconds) { return reject(future(reading.time)) }
         if let refused = admit(station, now: now) { return reject(refused) }
         // In place: a copy of the station would copy its window on every reading.
         return update(&stations[station]!, with: reading, now: now)
@@ -177,6 +247,7 @@ public final class ForecastEngine: @unchecked Sendable {
             else { continue }
             let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
             stations[key]!.window.lastForecastHour = hour
+            stations[key]!.attemptedHour = hour
             stations[key]!.reported = .forecasting
             out.append(
                 StationForecast(
@@ -225,21 +296,27 @@ public final class ForecastEngine: @unchecked Sendable {
         }
     }
 
-    private func update(_ s: inout Station, with reading: Reading, now: Double) -> Outcome {
+    /// Takes one message from the station's allowance, or says it is flooding.
+    private func spend(_ s: inout Station, hour: Int64, now: Double) -> Rejection? {
         // Token bucket: a minute's allowance, refilled continuously, by the clock or by the
         // station's own time moving on, whichever went further: a history replayed faster than
         // real time (an hour of data a millisecond) is not a flood, while a live sensor's hours
         // move only as fast as the clock, so many readings for its current hour still are.
         let rate = Double(settings.stationReadingsPerMinute) / 60
-        let dataSeconds = s.window.newestHour.map { reading.hour > $0 ? Double(reading.hour - $0) * 3600 : 0 } ?? 0
+        let dataSeconds = s.window.newestHour.map { hour > $0 ? Double(hour - $0) * 3600 : 0 } ?? 0
         s.tokens = min(
             Double(settings.stationReadingsPerMinute), s.tokens + max(0, now - s.lastRefill, dataSeconds) * rate)
         s.lastRefill = now
         guard s.tokens >= 1 else {
-            return reject(
-                Rejection(.flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station"))
+            return Rejection(
+                .flood, "more than \(settings.stationReadingsPerMinute) readings a minute from this station")
         }
         s.tokens -= 1
+        return nil
+    }
+
+    private func update(_ s: inout Station, with reading: Reading, now: Double, spent: Bool = false) -> Outcome {
+        if !spent, let refused = spend(&s, hour: reading.hour, now: now) { return reject(refused) }
         let previousNewest = s.window.newestHour
         let counted: Int
         switch s.window.add(reading) {
@@ -252,15 +329,44 @@ public final class ForecastEngine: @unchecked Sendable {
         onAccepted?(reading)
         // Which hour, if any, is now complete and not yet forecast from.
         var complete: Int64?
-        if counted >= settings.readingsPerHour, reading.hour == s.window.newestHour {
+        let perHour = s.readingsPerHour ?? settings.readingsPerHour
+        if perHour > 0, counted >= perHour, reading.hour == s.window.newestHour {
             complete = reading.hour
         } else if let p = previousNewest, reading.hour > p {
             complete = p
         }
+        let (forecast, waiting, changed) = finish(&s, station: reading.station, hour: complete, now: now)
+        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting, state: changed)
+    }
+
+    /// The hours of quiet stations that ended `hourCloseSeconds` ago and were not yet tried:
+    /// each is complete now, so a sensor that stops does not leave its last hour open.
+    public func closeQuietHours(now: Double) -> [(station: String, forecast: StationForecast?, state: StationState?)] {
+        lock.lock()
+        defer { lock.unlock() }
+        let grace = Double(settings.hourCloseSeconds)
+        var out: [(String, StationForecast?, StationState?)] = []
+        for key in Array(stations.keys) {
+            let s = stations[key]!
+            guard let hour = s.window.newestHour, hour > (s.attemptedHour ?? .min),
+                Double(hour + 1) * 3600 + grace <= now, now - s.lastRefill >= grace
+            else { continue }
+            let (forecast, _, state) = finish(&stations[key]!, station: key, hour: hour, now: now)
+            if forecast != nil || state != nil { out.append((key, forecast, state)) }
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// Forecasts from the window ending at `complete` when that hour was not forecast from
+    /// yet; returns the forecast, why there is none, and the station's state if it changed.
+    private func finish(_ s: inout Station, station: String, hour complete: Int64?, now: Double) -> (
+        StationForecast?, String?, StationState?
+    ) {
         var forecast: StationForecast?
         var waiting: String?
         var summary: String?
         if let hour = complete, hour > (s.window.lastForecastHour ?? .min) {
+            s.attemptedHour = max(hour, s.attemptedHour ?? .min)
             switch s.window.window(endingAt: hour) {
             case .success(let rows):
                 var expected: [[Double]?]?
@@ -272,8 +378,9 @@ public final class ForecastEngine: @unchecked Sendable {
                 }
                 let hours = forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
                 forecast = StationForecast(
-                    station: reading.station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
-                    intervalLevels: forecaster.intervalLevels, weatherSupplied: supplied)
+                    station: station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
+                    intervalLevels: forecaster.intervalLevels, weatherSupplied: supplied,
+                    inputs: s.origins)
                 s.window.lastForecastHour = hour
                 s.waiting = nil
                 counters.forecasts += 1
@@ -284,14 +391,15 @@ public final class ForecastEngine: @unchecked Sendable {
             }
         }
         var changed: StationState?
-        let now: StationState? =
+        let state: StationState? =
             forecast != nil
-            ? .forecasting : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? reading.hour) }
-        if let now, now.kind != s.reported?.kind || now.reason != s.reported?.reason {
-            s.reported = now
-            changed = now
+            ? .forecasting
+            : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? s.window.newestHour ?? 0) }
+        if let state, state.kind != s.reported?.kind || state.reason != s.reported?.reason {
+            s.reported = state
+            changed = state
         }
-        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting, state: changed)
+        return (forecast, waiting, changed)
     }
 
     private func newStation(now: Double) -> Station {

@@ -18,6 +18,10 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         case poison = "poison"
         /// A reading or weather forecast for a new station past `max_stations`.
         case tooManyStations = "too_many_stations"
+        /// A single-value topic whose quantity part is none of the input's names.
+        case badTopic = "bad_topic"
+        /// A reading whose missing weather no weather source could fill.
+        case noWeather = "no_weather"
     }
 
     public var code: Code
@@ -120,6 +124,36 @@ public enum ReadingDecoder {
         }
     }
 
+    /// The valid range of a quantity, in the model's unit.
+    public static func range(of q: Quantity) -> ClosedRange<Double>? {
+        q == .humidity ? 0...100 : ranges.first { $0.field == q.rawValue }?.range
+    }
+
+    /// Our JSON as an observation: `time` is required, every other field is optional but
+    /// checked like a reading's when present (a missing one may come from a weather source).
+    static func observation(fields: [String: JSONValue], station: String) -> Result<Observation, Rejection> {
+        var o = Observation(station: station)
+        do throws(Rejection) {
+            o.time = try parseTime(fields["time"]).get()
+            for q in [Quantity.pm25, .dewPoint, .temperature, .humidity, .pressure, .windSpeed] {
+                guard let raw = fields[q.rawValue], raw != .null else { continue }
+                guard case .number(let v) = raw else {
+                    throw Rejection(.wrongType, "field '\(q.rawValue)' must be a number")
+                }
+                guard v.isFinite else { throw Rejection(.outOfRange, "field '\(q.rawValue)' is not finite") }
+                if let r = range(of: q), !r.contains(v) {
+                    throw Rejection(
+                        .outOfRange, "field '\(q.rawValue)' is \(v), outside \(r.lowerBound)...\(r.upperBound)")
+                }
+                o[number: q] = v
+            }
+            if let raw = fields["wind_direction"], raw != .null { o.windDirection = try parseDirection(raw).get() }
+        } catch {
+            return .failure(error)
+        }
+        return .success(o)
+    }
+
     /// One hour of a weather forecast: Unix time and the six raw features (PM2.5 set to 0).
     public struct WeatherHour: Sendable, Equatable {
         public var time: Int64
@@ -159,48 +193,48 @@ public enum ReadingDecoder {
         return .success(out)
     }
 
-    static func parseDirection(_ raw: JSONValue?) -> Result<WindDirection, Rejection> {
-        guard let raw else { return .failure(Rejection(.missingField, "field 'wind_direction' is missing")) }
+    static func parseDirection(_ raw: JSONValue?, name: String = "wind_direction") -> Result<WindDirection, Rejection> {
+        guard let raw else { return .failure(Rejection(.missingField, "field '\(name)' is missing")) }
         if case .string(let word) = raw {
             guard let d = WindDirection(compass: word) else {
                 return .failure(
                     Rejection(
                         .outOfRange,
-                        "field 'wind_direction' is '\(word.prefix(20))', not a compass point (N, NNE, ..., NNW), PRSA code or degrees"
+                        "field '\(name)' is '\(word.prefix(20))', not a compass point (N, NNE, ..., NNW), PRSA code or degrees"
                     ))
             }
             return .success(d)
         }
         if case .number(let v) = raw {
             guard v.isFinite, (0...360).contains(v) else {
-                return .failure(Rejection(.outOfRange, "field 'wind_direction' is \(v) degrees, outside 0...360"))
+                return .failure(Rejection(.outOfRange, "field '\(name)' is \(v) degrees, outside 0...360"))
             }
             return .success(WindDirection(degrees: v))
         }
-        return .failure(Rejection(.wrongType, "field 'wind_direction' must be a compass word or degrees"))
+        return .failure(Rejection(.wrongType, "field '\(name)' must be a compass word or degrees"))
     }
 
     /// RFC 3339 (`2014-01-01T05:00:00Z`, any fraction digits, offsets within ±18:00; see
     /// ``RFC3339``) or Unix seconds.
-    static func parseTime(_ raw: JSONValue?) -> Result<Int64, Rejection> {
-        guard let raw else { return .failure(Rejection(.missingField, "field 'time' is missing")) }
+    static func parseTime(_ raw: JSONValue?, name: String = "time") -> Result<Int64, Rejection> {
+        guard let raw else { return .failure(Rejection(.missingField, "field '\(name)' is missing")) }
         if case .number(let v) = raw {
             guard v.isFinite, abs(v) < 1e11 else {
-                return .failure(Rejection(.badTime, "field 'time' is not a usable Unix time"))
+                return .failure(Rejection(.badTime, "field '\(name)' is not a usable Unix time"))
             }
             return .success(Int64(v.rounded(.down)))
         }
         if case .string(let s) = raw {
             return RFC3339.parse(s.utf8).mapError {
-                Rejection(.badTime, "field 'time' \($0) (expected RFC 3339, e.g. 2014-01-01T05:00:00Z)")
+                Rejection(.badTime, "field '\(name)' \($0) (expected RFC 3339, e.g. 2014-01-01T05:00:00Z)")
             }
         }
-        return .failure(Rejection(.wrongType, "field 'time' must be an RFC 3339 string or Unix seconds"))
+        return .failure(Rejection(.wrongType, "field '\(name)' must be an RFC 3339 string or Unix seconds"))
     }
 }
 
 /// Any JSON value: a number is never a Bool and the other way round.
-enum JSONValue {
+enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case number(Double)

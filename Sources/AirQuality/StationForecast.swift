@@ -10,11 +10,15 @@ public struct StationForecast: Sendable, Equatable {
     public var intervalLevels: (lower: Double, upper: Double)
     /// Hours ahead whose weather came from the weather-forecast topic (the rest held).
     public var weatherSupplied = 0
+    /// Where the observed inputs came from: the station's own messages, a derived dew point,
+    /// a weather source; published as `inputs`.
+    public var inputs: InputOrigins
 
     public init(
         station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
-        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0
+        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0, inputs: InputOrigins = .allFromPayload
     ) {
+        self.inputs = inputs
         self.station = station
         self.basedOnHour = basedOnHour
         self.issuedAt = issuedAt
@@ -27,6 +31,7 @@ public struct StationForecast: Sendable, Equatable {
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
             && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.weatherSupplied == b.weatherSupplied
+            && a.inputs == b.inputs
     }
 
     /// The JSON published to the forecast topic, written straight into bytes (this runs for
@@ -51,7 +56,10 @@ public struct StationForecast: Sendable, Equatable {
                 ",\"weather\":\"weather forecast for \(weatherSupplied) of \(hours.count) hours, else held at the last observed hour"
             )
         }
-        text("\",\"interval\":{\"lower_quantile\":")
+        text("\"")
+        text(",\"inputs\":")
+        inputs.appendJSON(to: &out)
+        text(",\"interval\":{\"lower_quantile\":")
         text("\(intervalLevels.lower),\"upper_quantile\":\(intervalLevels.upper)},\"unit\":\"ug/m3\",\"hours\":[")
         for (i, h) in hours.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

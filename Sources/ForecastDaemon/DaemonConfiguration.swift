@@ -15,8 +15,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var tlsCertificateFile = ""
     public var tlsKeyFile = ""
 
-    /// MQTT filter for readings; its one `+` level is the station id.
+    /// MQTT filter for readings in our JSON; its one `+` level is the station id. Empty: none
+    /// (the `[input.NAME]` sections bring them).
     public var readingTopic = "aq/+/reading"
+    /// More subscriptions, each read by a payload profile (`[input.NAME]`).
+    public var inputs: [InputConfiguration] = []
     /// Where forecasts go; `{station}` is replaced by the station id.
     public var forecastTopic = "aq/{station}/forecast"
     /// Where a station's state goes (retained, when it changes): forecasting, or waiting and why.
@@ -26,13 +29,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"
 
-    public var horizonHours = 8
-    public var maximumGapHours = 3
-    public var readingsPerHour = 1
-    public var maximumFutureSeconds = 600
-    public var stationReadingsPerMinute = 600
-    public var maximumStations = 100_000
-    public var stationExpiryHours = 168
+    /// The `[forecast]` section: the engine's settings, which a reload applies.
+    public var forecast = ForecastEngine.Settings()
 
     /// Empty: the shipped default model.
     public var modelPath = ""
@@ -50,30 +48,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-extension ForecastEngine.Settings {
-    /// The engine's part of the daemon's configuration.
-    public init(_ c: DaemonConfiguration) {
-        self.init()
-        horizonHours = c.horizonHours
-        maximumGapHours = c.maximumGapHours
-        readingsPerHour = c.readingsPerHour
-        maximumFutureSeconds = c.maximumFutureSeconds
-        stationReadingsPerMinute = c.stationReadingsPerMinute
-        maximumStations = c.maximumStations
-        stationExpiryHours = c.stationExpiryHours
-    }
-}
-
 extension DaemonConfiguration {
     /// Takes the settings a reload can change without reconnecting.
     mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
-        horizonHours = other.horizonHours
-        maximumGapHours = other.maximumGapHours
-        readingsPerHour = other.readingsPerHour
-        maximumFutureSeconds = other.maximumFutureSeconds
-        stationReadingsPerMinute = other.stationReadingsPerMinute
-        maximumStations = other.maximumStations
-        stationExpiryHours = other.stationExpiryHours
+        forecast = other.forecast
         modelPath = other.modelPath
         logLevel = other.logLevel
         retentionDays = other.retentionDays

@@ -24,8 +24,10 @@ public final class ForecastService: Service, @unchecked Sendable {
     private let engine: ForecastEngine
     private let lock = NSLock()
     private var configuration: DaemonConfiguration
-    private let pattern: TopicPattern
+    private let pattern: TopicPattern?
     private let weatherPattern: TopicPattern?
+    /// The `[input.NAME]` subscriptions, tried in order after the reading topic.
+    private let inputs: [InputConfiguration]
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
     private let forecastTopic: (prefix: String, suffix: String)
     private let stateTopic: (prefix: String, suffix: String)
@@ -56,7 +58,8 @@ public final class ForecastService: Service, @unchecked Sendable {
         notifier: ServiceNotifier = ServiceNotifier()
     ) throws {
         let (configuration, model, name) = try loader()
-        guard let pattern = TopicPattern(configuration.readingTopic) else {
+        let pattern = TopicPattern(configuration.readingTopic)
+        guard pattern != nil || configuration.readingTopic.isEmpty else {
             throw ConfigurationError(file: "configuration", key: "topics.readings", reason: "not a usable filter")
         }
         self.loader = loader
@@ -64,6 +67,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         self.notifier = notifier
         self.configuration = configuration
         self.pattern = pattern
+        inputs = configuration.inputs
         weatherPattern = configuration.weatherTopic.isEmpty ? nil : TopicPattern(configuration.weatherTopic)
         func split(_ topic: String) -> (String, String) {
             let marker = topic.range(of: "{station}")!
@@ -82,7 +86,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.warning(
                 "the previous run died while handling a message; it will be refused if the broker hands it over again")
         }
-        engine = ForecastEngine(model: model, modelName: name, settings: .init(configuration)) {
+        engine = ForecastEngine(model: model, modelName: name, settings: configuration.forecast) {
             [writer = readingLog.writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
@@ -94,7 +98,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         logger.info(
             "model loaded",
-            metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.horizonHours)"])
+            metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.forecast.horizonHours)"])
     }
 
     public func run() async throws {
@@ -105,11 +109,15 @@ public final class ForecastService: Service, @unchecked Sendable {
             onMessage: { [weak self] message in self?.handle(message) },
             onEvent: { [weak self] event in self?.handle(event) })
         lock.withLock { self.connection = connection }
-        try connection.subscribe(config.readingTopic, qos: 1)
+        if pattern != nil { try connection.subscribe(config.readingTopic, qos: 1) }
         if weatherPattern != nil { try connection.subscribe(config.weatherTopic, qos: 1) }
+        for input in inputs { try connection.subscribe(input.topic.filter, qos: 1) }
+        let topics = ([config.readingTopic] + inputs.map(\.topic.filter)).filter { !$0.isEmpty }
         logger.info(
             "connecting to broker",
-            metadata: ["broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(config.readingTopic)"])
+            metadata: [
+                "broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(topics.joined(separator: " "))",
+            ])
         notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
         // Trapped before READY can go out (from the first CONNACK): systemd may send SIGHUP as
         // soon as it has READY, and an untrapped SIGHUP ends the process.
@@ -119,6 +127,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.reloadOnHangUp(hangups) }
             group.addTask { await self.summariseHeldBackRejections() }
+            group.addTask { await self.closeQuietHours() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -172,40 +181,67 @@ public final class ForecastService: Service, @unchecked Sendable {
             }
             return
         }
-        guard let station = pattern.station(in: message.topic) else {
+        let now = Date().timeIntervalSince1970
+        let outcome: ForecastEngine.Outcome
+        var station: String
+        if let pattern, let id = pattern.station(in: message.topic) {
+            station = id
+            outcome = engine.ingest(station: id, payload: message.payload, retained: message.retained, now: now)
+        } else if let (input, id, quantity) = input(for: message.topic) {
+            station = id
+            outcome = engine.ingest(
+                station: id, payload: message.payload, format: input.format, quantity: quantity,
+                readingsPerHour: input.readingsPerHour, retained: message.retained, now: now)
+        } else {
             logger.warning(
                 "message on an unexpected topic", metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))"]
             )
             return
         }
-        let now = Date().timeIntervalSince1970
-        switch engine.ingest(station: station, payload: message.payload, retained: message.retained, now: now) {
+        switch outcome {
         case .rejected(let r):
             refuse(message, r, station: station, now: now)
         case .accepted(let hour, let forecast, let waiting, let state):
-            if let state {
-                try? connection?.publish(
-                    topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station),
-                    qos: 1,
-                    retain: true)
-            }
+            if let forecast { station = forecast.station }
+            if let state { publish(state, station: station) }
             if let forecast {
-                let topic = forecastTopic.prefix + station + forecastTopic.suffix
-                do {
-                    try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
-                    logger.debug(
-                        "forecast published",
-                        metadata: [
-                            "station": "\(station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))",
-                        ])
-                } catch {
-                    logger.error(
-                        "cannot publish forecast: \(error)", metadata: ["station": "\(station)", "topic": "\(topic)"])
-                }
+                publish(forecast)
             } else if let waiting {
                 logger.debug(
-                    "no forecast yet: \(waiting)", metadata: ["station": "\(station)", "hour": "\(isoHour(hour))"])
+                    "no forecast yet: \(waiting)",
+                    metadata: ["station": "\(RejectionLogLimiter.printable(station))", "hour": "\(isoHour(hour))"])
             }
+        }
+    }
+
+    /// The input whose topic `topic` is, with the station and quantity it names.
+    private func input(for topic: String) -> (InputConfiguration, String, Quantity?)? {
+        for input in inputs {
+            if let (station, quantity) = input.topic.match(topic, names: input.format.names) {
+                return (input, station, quantity)
+            }
+        }
+        return nil
+    }
+
+    private func publish(_ state: StationState, station: String) {
+        try? connection?.publish(
+            topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station), qos: 1,
+            retain: true)
+    }
+
+    private func publish(_ forecast: StationForecast) {
+        let topic = forecastTopic.prefix + forecast.station + forecastTopic.suffix
+        do {
+            try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
+            logger.debug(
+                "forecast published",
+                metadata: [
+                    "station": "\(forecast.station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))",
+                ])
+        } catch {
+            logger.error(
+                "cannot publish forecast: \(error)", metadata: ["station": "\(forecast.station)", "topic": "\(topic)"])
         }
     }
 
@@ -213,7 +249,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     private func refuse(
         _ message: MQTTMessage, _ r: Rejection, station: String? = nil, now: Double = Date().timeIntervalSince1970
     ) {
-        let station = station ?? pattern.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
+        let station =
+            station ?? pattern?.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
         logWriter.enqueueRejected(
             .init(
                 arrived: now, station: RejectionLogLimiter.printable(station),
@@ -341,6 +378,18 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
+    /// Every 15 seconds, the hours of stations that went quiet after them: forecast from and
+    /// published.
+    private func closeQuietHours() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(15))
+            for (station, forecast, state) in engine.closeQuietHours(now: Date().timeIntervalSince1970) {
+                if let state { publish(state, station: station) }
+                if let forecast { publish(forecast) }
+            }
+        }
+    }
+
     private func reloadOnHangUp(_ hangups: UnixSignalsSequence) async {
         for await _ in hangups {
             if Task.isCancelled { return }
@@ -358,7 +407,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             if old.needsRestart(toBecome: config) {
                 logger.warning("broker and topic settings changed; they take effect at the next restart")
             }
-            engine.replace(model: model, modelName: name, settings: .init(config))
+            engine.replace(model: model, modelName: name, settings: config.forecast)
             lock.withLock { configuration.apply(forecastSettingsFrom: config) }
             readingLog.keep(days: config.retentionDays)
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])

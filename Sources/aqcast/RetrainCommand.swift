@@ -94,7 +94,7 @@ struct RetrainCommand: ParsableCommand {
         if let epochs { chosen.epochs = epochs }
         let course = try DataOptions.course()
         let retraining = Retraining(
-            recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.maximumGapHours)
+            recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.forecast.maximumGapHours)
         let store = ModelStore(stateDirectory: c.stateDirectory)
         let now = ModelStore.isoTime(Date())
         let currentVersion = try store.currentVersion() ?? ""

@@ -88,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         let command = self
         let notifier = ServiceNotifier()
         let readingLog = ReadingLogService(
-            configuration: initial, hours: model.steps + initial.maximumGapHours + 1, logger: logger)
+            configuration: initial, hours: model.steps + initial.forecast.maximumGapHours + 1, logger: logger)
         let forecasts: ForecastService
         do {
             forecasts = try ForecastService(

@@ -15,7 +15,7 @@ import Testing
     @Test func valuesOverrideDefaults() throws {
         let c = try ConfigurationFile.parse(
             "[broker]\nhost = \"mqtt.example\" # comment\nport = 8883\n[forecast]\nhorizon = 24\n", file: "t.toml")
-        #expect(c.brokerHost == "mqtt.example" && c.brokerPort == 8883 && c.horizonHours == 24)
+        #expect(c.brokerHost == "mqtt.example" && c.brokerPort == 8883 && c.forecast.horizonHours == 24)
         let r = try ConfigurationFile.parse("[state]\nretention_days = 30\ncommit_interval_ms = 50\n", file: "t.toml")
         #expect(r.retentionDays == 30 && r.commitIntervalMilliseconds == 50)
         #expect(

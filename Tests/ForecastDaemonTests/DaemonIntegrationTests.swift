@@ -226,7 +226,9 @@ import Testing
                             usleep(50_000)
                         }
                         return false
-                    }(), "station \(s) never forecast from its last hour")
+                    }(),
+                "station \(s) never forecast from its last hour; its last forecast: \(String(decoding: inbox.on("aq/\(s)/forecast").last?.payload.prefix(120) ?? [], as: UTF8.self)); \(daemon.output.suffix(1500))"
+            )
         }
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)

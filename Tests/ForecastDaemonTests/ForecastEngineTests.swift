@@ -20,14 +20,19 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
         """.utf8)
 }
 
+/// An engine with the shipped model and the default settings as `tweak` leaves them.
+func shippedEngine(_ tweak: (inout ForecastEngine.Settings) -> Void = { _ in }) -> ForecastEngine {
+    var s = ForecastEngine.Settings()
+    tweak(&s)
+    return ForecastEngine(model: Shipped.model, modelName: "m.json", settings: s)
+}
+
 @Suite struct ForecastEngineTests {
     let start: Int64 = 385_000
     var now: Double { Double(start + 100) * 3600 }
 
     func engine(_ tweak: (inout ForecastEngine.Settings) -> Void = { _ in }) -> ForecastEngine {
-        var s = ForecastEngine.Settings()
-        tweak(&s)
-        return ForecastEngine(model: Shipped.model, modelName: "m.json", settings: s)
+        shippedEngine(tweak)
     }
 
     @Test func forecastsOnceTheWindowIsWholeAndSaysWhyBefore() throws {

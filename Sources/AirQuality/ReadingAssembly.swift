@@ -1,0 +1,150 @@
+/// Where one of a reading's weather inputs came from.
+public enum InputOrigin: Sendable, Equatable {
+    /// The message itself.
+    case payload
+    /// An earlier message of the same station (one value per topic, as ESPHome sends).
+    case earlier
+    /// Dew point from temperature and relative humidity (Magnus).
+    case derived
+    /// The latest readings of a weather source station.
+    case source(String)
+}
+
+/// Where each weather input of a station's latest reading came from.
+public struct InputOrigins: Sendable, Equatable {
+    public var dewPoint = InputOrigin.payload
+    public var temperature = InputOrigin.payload
+    public var pressure = InputOrigin.payload
+    public var windDirection = InputOrigin.payload
+    public var windSpeed = InputOrigin.payload
+
+    public init() {}
+
+    public static let allFromPayload = InputOrigins()
+
+    /// `{"pm25":"station","dew_point":"derived from temperature and humidity",...}`, each
+    /// source's id escaped.
+    public func appendJSON(to out: inout [UInt8]) {
+        out += Array("{\"pm25\":\"station\"".utf8)
+        for (name, origin) in [
+            ("dew_point", dewPoint), ("temperature", temperature), ("pressure", pressure),
+            ("wind_direction", windDirection), ("wind_speed", windSpeed),
+        ] {
+            out += Array(",\"\(name)\":".utf8)
+            switch origin {
+            case .payload: out += Array("\"station\"".utf8)
+            case .earlier: out += Array("\"station, an earlier message\"".utf8)
+            case .derived: out += Array("\"derived from temperature and humidity\"".utf8)
+            case .source(let id): appendJSONString("weather source " + id, to: &out)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// The latest value of each quantity a station sent, and when: what fills in a reading's
+/// missing weather, for the station's own later messages and for the stations it is the
+/// weather source of.
+public struct HeldValues: Sendable, Equatable {
+    private var values: [Double] = Array(repeating: .nan, count: Quantity.allCases.count)
+    private var times: [Int64] = Array(repeating: .min, count: Quantity.allCases.count)
+
+    public init() {}
+
+    private static func index(_ q: Quantity) -> Int { Quantity.allCases.firstIndex(of: q)! }
+
+    public mutating func take(_ o: Observation, at time: Int64) {
+        for q in Quantity.allCases {
+            guard let v = o[number: q] else { continue }
+            values[Self.index(q)] = v
+            times[Self.index(q)] = time
+        }
+    }
+
+    /// The value of `q` sent at most `maximumAge` seconds before or after `time`.
+    public func value(_ q: Quantity, at time: Int64, maximumAge: Int64) -> Double? {
+        let i = Self.index(q)
+        guard times[i] != .min, times[i] >= time - maximumAge, times[i] <= time + maximumAge else { return nil }
+        return values[i]
+    }
+}
+
+/// Makes a full ``Reading`` from an observation with PM2.5: each weather input from the
+/// payload, else from the station's own earlier messages (within an hour), else derived (dew
+/// point from temperature and humidity), else from its weather source (within two hours).
+public enum ReadingAssembly {
+    /// How old a station's own earlier value may be to complete a message (ESPHome publishes
+    /// each sensor on its own, every few seconds to minutes).
+    public static let ownMaximumAge: Int64 = 3600
+    /// How old a weather source's value may be: a source reporting hourly can miss one hour.
+    public static let sourceMaximumAge: Int64 = 7200
+
+    public static func complete(
+        _ o: Observation, time: Int64, own: HeldValues?, source: (id: String, held: HeldValues?)?
+    ) -> Result<(Reading, InputOrigins), Rejection> {
+        guard let pm25 = o.pm25 else {
+            return .failure(Rejection(.missingField, "no PM2.5 in the message"))
+        }
+        var origins = InputOrigins()
+        func find(_ q: Quantity, _ origin: inout InputOrigin) -> Double? {
+            if let v = o[number: q] {
+                origin = .payload
+                return v
+            }
+            if let v = own?.value(q, at: time, maximumAge: ownMaximumAge) {
+                origin = .earlier
+                return v
+            }
+            return nil
+        }
+        func fromSource(_ q: Quantity, _ origin: inout InputOrigin) -> Double? {
+            guard let source, let held = source.held else { return nil }
+            origin = .source(source.id)
+            if let v = held.value(q, at: time, maximumAge: sourceMaximumAge) { return v }
+            if q == .dewPoint, let t = held.value(.temperature, at: time, maximumAge: sourceMaximumAge),
+                let rh = held.value(.humidity, at: time, maximumAge: sourceMaximumAge)
+            {
+                return dewPoint(temperature: t, humidity: rh)
+            }
+            return nil
+        }
+        var unused = InputOrigin.payload
+        let temperature = find(.temperature, &origins.temperature) ?? fromSource(.temperature, &origins.temperature)
+        var dew = find(.dewPoint, &origins.dewPoint)
+        if dew == nil, let t = o.temperature ?? own?.value(.temperature, at: time, maximumAge: ownMaximumAge),
+            let rh = find(.humidity, &unused)
+        {
+            dew = dewPoint(temperature: t, humidity: rh)
+            origins.dewPoint = .derived
+        }
+        if dew == nil { dew = fromSource(.dewPoint, &origins.dewPoint) }
+        let pressure = find(.pressure, &origins.pressure) ?? fromSource(.pressure, &origins.pressure)
+        let speed = find(.windSpeed, &origins.windSpeed) ?? fromSource(.windSpeed, &origins.windSpeed)
+        let code = find(.windDirection, &origins.windDirection) ?? fromSource(.windDirection, &origins.windDirection)
+        var missing: [Quantity] = []
+        if temperature == nil { missing.append(.temperature) }
+        if dew == nil { missing.append(.dewPoint) }
+        if pressure == nil { missing.append(.pressure) }
+        if code == nil { missing.append(.windDirection) }
+        if speed == nil { missing.append(.windSpeed) }
+        guard let temperature, let dew, let pressure, let speed, let code, missing.isEmpty else {
+            let what = missing.map(\.words).joined(separator: ", ")
+            let whence: String
+            if let source {
+                whence =
+                    source.held == nil
+                    ? "and weather source '\(source.id)' has sent nothing yet"
+                    : "and weather source '\(source.id)' has sent none within \(sourceMaximumAge / 3600) hours of it"
+            } else {
+                whence = "and no weather source is set for this station ([weather_sources])"
+            }
+            return .failure(Rejection(.noWeather, "no \(what): not in the message \(whence)"))
+        }
+        var direction = WindDirection.allCases.first { $0.code == code } ?? .calm
+        if speed < WindDirection.calmBelow { direction = .calm }
+        let reading = Reading(
+            station: o.station, time: time, pm25: pm25, dewPoint: dew, temperature: temperature, pressure: pressure,
+            windDirection: direction, windSpeed: speed)
+        return .success((reading, origins))
+    }
+}

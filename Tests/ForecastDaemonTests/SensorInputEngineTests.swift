@@ -1,0 +1,161 @@
+import AirQuality
+import Foundation
+import Testing
+
+@testable import ForecastDaemon
+
+/// Readings that lack some weather: filled from a weather source, from the station's own
+/// earlier messages, or derived; refused with the reason when nothing can fill them; and hours
+/// closed by the clock when a sensor stops.
+@Suite struct SensorInputEngineTests {
+    let start: Int64 = 385_000
+    var now: Double { Double(start + 100) * 3600 }
+
+    func engine(_ tweak: (inout ForecastEngine.Settings) -> Void = { _ in }) -> ForecastEngine {
+        shippedEngine(tweak)
+    }
+
+    /// The roof station's weather-only message for an hour (our JSON without PM2.5).
+    func roof(_ hour: Int64) -> [UInt8] {
+        Array(
+            #"{"time": \#(hour * 3600), "dew_point": -5, "temperature": 3, "pressure": 1018, "wind_direction": "NW", "wind_speed": 2.2}"#
+                .utf8)
+    }
+
+    /// A Tasmota message with PM2.5, temperature and humidity, at the device's local time UTC+1.
+    func tasmota(_ hour: Int64, pm: Double = 30) -> [UInt8] {
+        let local = isoHour(hour + 1).dropLast()  // "yyyy-mm-ddThh:00:00"
+        return Array(
+            #"{"Time":"\#(local)","SDS0X1":{"PM2.5":\#(pm),"PM10":40},"SHT3X":{"Temperature":3.0,"Humidity":60.0,"DewPoint":-4.1},"TempUnit":"C"}"#
+                .utf8)
+    }
+
+    var tasmotaFormat: PayloadFormat {
+        var f = PayloadFormat(profile: .tasmota)
+        f.timeZoneOffset = 3600
+        return f
+    }
+
+    @Test func aTasmotaStationTakesPressureAndWindFromItsWeatherSource() throws {
+        let e = engine { $0.defaultWeatherSource = "roof" }
+        // Before the source has said anything, the reading is refused and says why.
+        let early = e.ingest(station: "t1", payload: tasmota(start), format: tasmotaFormat, retained: false, now: now)
+        guard case .rejected(let r) = early else {
+            Issue.record("a reading without wind was accepted with no weather to fill it")
+            return
+        }
+        #expect(r.code == .noWeather)
+        #expect(
+            r.reason
+                == "no pressure, wind direction, wind speed: not in the message and weather source 'roof' has sent nothing yet"
+        )
+        var last: StationForecast?
+        for h in 0..<24 {
+            guard
+                case .accepted(_, nil, nil, _) = e.ingest(
+                    station: "roof", payload: roof(start + Int64(h)), retained: false, now: now)
+            else {
+                Issue.record("the weather-only message of the source was refused or forecast")
+                return
+            }
+            guard
+                case .accepted(_, let f, _, _) = e.ingest(
+                    station: "t1", payload: tasmota(start + Int64(h)), format: tasmotaFormat, retained: false, now: now)
+            else {
+                Issue.record("hour \(h) of t1 refused")
+                return
+            }
+            last = f ?? last
+        }
+        let forecast = try #require(last, "no forecast after 24 hours")
+        #expect(forecast.basedOnHour == start + 23)
+        #expect(forecast.inputs.pressure == .source("roof") && forecast.inputs.windSpeed == .source("roof"))
+        #expect(forecast.inputs.temperature == .payload && forecast.inputs.dewPoint == .payload)
+        let json = try JSONSerialization.jsonObject(with: Data(forecast.json())) as! [String: Any]
+        let inputs = try #require(json["inputs"] as? [String: String])
+        #expect(inputs["pressure"] == "weather source roof" && inputs["wind_direction"] == "weather source roof")
+        #expect(inputs["temperature"] == "station" && inputs["pm25"] == "station")
+        // The source sends no PM2.5 and has no forecast of its own.
+        #expect(e.status(of: "roof") == "no reading yet")
+        // A station that is nobody's source may not leave PM2.5 out.
+        guard case .rejected(let noPM) = e.ingest(station: "x", payload: roof(start), retained: false, now: now) else {
+            Issue.record("a weather-only message from a station that is no source was accepted")
+            return
+        }
+        #expect(noPM.code == .missingField && noPM.reason == "no PM2.5: field 'pm25' is missing")
+    }
+
+    @Test func aSourceTooLongSilentFillsNothing() throws {
+        let e = engine { $0.weatherSources = ["t1": "roof"] }
+        _ = e.ingest(station: "roof", payload: roof(start), retained: false, now: now)
+        let late = e.ingest(
+            station: "t1", payload: tasmota(start + 3), format: tasmotaFormat, retained: false, now: now)
+        guard case .rejected(let r) = late else {
+            Issue.record("three-hour-old weather was used")
+            return
+        }
+        #expect(r.reason.hasSuffix("weather source 'roof' has sent none within 2 hours of it"))
+        #expect(
+            e.ingest(station: "t1", payload: tasmota(start + 2), format: tasmotaFormat, retained: false, now: now)
+                .isAccepted)
+    }
+
+    @Test func anESPHomeStationIsAssembledFromItsTopics() throws {
+        let e = engine { $0.defaultWeatherSource = "roof" }
+        let f = PayloadFormat(profile: .esphome)
+        var last: StationForecast?
+        for h in 0..<24 {
+            let t = Double(start + Int64(h)) * 3600
+            _ = e.ingest(station: "roof", payload: roof(start + Int64(h)), retained: false, now: t)
+            // Temperature and humidity first, each on its own topic; then PM2.5.
+            #expect(
+                e.ingest(
+                    station: "esp", payload: Array("3.0".utf8), format: f, quantity: .temperature, readingsPerHour: 1,
+                    retained: false, now: t + 10
+                ).isAccepted)
+            #expect(
+                e.ingest(
+                    station: "esp", payload: Array("60".utf8), format: f, quantity: .humidity, readingsPerHour: 1,
+                    retained: false, now: t + 20
+                ).isAccepted)
+            guard
+                case .accepted(_, let forecast, _, _) = e.ingest(
+                    station: "esp", payload: Array("30".utf8), format: f, quantity: .pm25, readingsPerHour: 1,
+                    retained: false, now: t + 30)
+            else {
+                Issue.record("PM2.5 of hour \(h) refused")
+                return
+            }
+            last = forecast ?? last
+        }
+        let forecast = try #require(last)
+        #expect(forecast.inputs.temperature == .earlier && forecast.inputs.dewPoint == .derived)
+        #expect(forecast.inputs.windDirection == .source("roof"))
+    }
+
+    @Test func theHourOfAStationThatStopsIsClosedByTheClock() throws {
+        // Readings all through each hour, counted by time (readings_per_hour 0).
+        let e = engine()
+        for h in 0..<24 {
+            for m in stride(from: 0, to: 60, by: 10) {
+                let t = Double(start + Int64(h)) * 3600 + Double(m) * 60
+                _ = e.ingest(
+                    station: "s", payload: payload(hour: start + Int64(h), minute: Int64(m)), readingsPerHour: 0,
+                    retained: false, now: t)
+            }
+        }
+        // Hour 23's readings are all in, but no reading of hour 24 comes: the sensor stopped.
+        let end = Double(start + 24) * 3600
+        #expect(e.closeQuietHours(now: end + 30).isEmpty, "closed before the grace period")
+        let closed = e.closeQuietHours(now: end + 61)
+        #expect(closed.count == 1 && closed.first?.forecast?.basedOnHour == start + 23)
+        #expect(e.closeQuietHours(now: end + 120).isEmpty, "the same hour was closed twice")
+    }
+}
+
+extension ForecastEngine.Outcome {
+    var isAccepted: Bool {
+        if case .accepted = self { return true }
+        return false
+    }
+}
