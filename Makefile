@@ -46,6 +46,8 @@ install: build
 	install -m 0644 $(GENERATED)/aqcast.fish $(DESTDIR)$(FISHDIR)/aqcast.fish
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 	install -m 0644 models/aqcast-default.json $(DESTDIR)$(DATADIR)/aqcast-default.json
+	# The models for stations that send fewer inputs (README, "Models for fewer inputs").
+	install -m 0644 models/aqcast-pm25-temperature-humidity.json models/aqcast-pm25.json $(DESTDIR)$(DATADIR)/
 	# The histories the shipped model was trained on: retraining pools with them, evaluate
 	# and backtest read them.
 	install -d $(DESTDIR)$(DATADIR)/multisite

@@ -83,9 +83,48 @@ public final class ForecastEngine: @unchecked Sendable {
     private let lock = NSLock()
     /// Called (under the engine's lock, on the caller's thread) with every accepted reading.
     private let onAccepted: (@Sendable (Reading) -> Void)?
-    private var model: ModelFile
-    private var modelIdentity: String
-    private var forecaster: Forecaster
+    /// A model the engine forecasts with.
+    struct Loaded {
+        let file: ModelFile
+        let identity: String
+        let forecaster: Forecaster
+        /// The raw features (``Feature`` indices) it takes besides PM2.5.
+        let features: [Int]
+        /// `all`, `pm25+dew_point+temperature`, ...
+        let inputs: String
+
+        init(_ file: ModelFile, name: String) {
+            self.file = file
+            identity = file.identity(name: name)
+            forecaster = Forecaster(model: file)
+            let encoding = file.inputEncoding
+            features = encoding.weatherInputs.flatMap { input -> [Int] in
+                switch input {
+                case .dewPoint: [Feature.dewPoint.rawValue]
+                case .temperature: [Feature.temperature.rawValue]
+                case .pressure: [Feature.pressure.rawValue]
+                case .windDirection: [Feature.windDirection.rawValue, Feature.windSpeed.rawValue]
+                case .windSpeed: [Feature.windSpeed.rawValue]
+                }
+            }
+            inputs = encoding.inputsName
+        }
+
+        /// Whether every row of `raw` (six features each) has what the model takes.
+        func serves(_ raw: [Double]) -> Bool {
+            let f = Feature.allCases.count
+            return stride(from: 0, to: raw.count, by: f).allSatisfy { row in
+                raw[row].isFinite && features.allSatisfy { raw[row + $0].isFinite }
+            }
+        }
+    }
+
+    /// The configured model first, then the models for fewer inputs, most inputs first: each
+    /// station is forecast by the first whose inputs its window has.
+    private var models: [Loaded]
+    /// The models for fewer inputs, kept over a reload.
+    private let fallbacks: [Loaded]
+    private var model: ModelFile { models[0].file }
     private var settings: Settings {
         didSet { sources = settings.weatherSourceIDs }
     }
@@ -96,13 +135,16 @@ public final class ForecastEngine: @unchecked Sendable {
     /// When stations were last looked over for expiry (once a minute of the callers' clock).
     private var lastSweep = -Double.infinity
 
+    /// `fewerInputs`: models for stations that do not send every input the main model takes,
+    /// each with its name (their windows must be as long as the main model's).
     public init(
-        model: ModelFile, modelName: String, settings: Settings, onAccepted: (@Sendable (Reading) -> Void)? = nil
+        model: ModelFile, modelName: String, settings: Settings, fewerInputs: [(ModelFile, String)] = [],
+        onAccepted: (@Sendable (Reading) -> Void)? = nil
     ) {
         self.onAccepted = onAccepted
-        self.model = model
-        self.modelIdentity = model.identity(name: modelName)
-        self.forecaster = Forecaster(model: model)
+        fallbacks = fewerInputs.filter { $0.0.steps == model.steps }.map { Loaded($0.0, name: $0.1) }
+            .sorted { $0.features.count > $1.features.count }
+        models = [Loaded(model, name: modelName)] + fallbacks
         self.settings = settings
         sources = settings.weatherSourceIDs
     }
@@ -112,9 +154,7 @@ public final class ForecastEngine: @unchecked Sendable {
     public func replace(model: ModelFile, modelName: String, settings: Settings) {
         lock.lock()
         defer { lock.unlock() }
-        self.model = model
-        self.modelIdentity = model.identity(name: modelName)
-        self.forecaster = Forecaster(model: model)
+        models = [Loaded(model, name: modelName)] + fallbacks.filter { $0.file.steps == model.steps }
         if settings.maximumGapHours != self.settings.maximumGapHours {
             for key in stations.keys {
                 stations[key]!.window = stations[key]!.window.withMaximumGapHours(settings.maximumGapHours)
@@ -181,14 +221,15 @@ public final class ForecastEngine: @unchecked Sendable {
             return .accepted(hour: hourContaining(time), forecast: nil, waiting: nil)
         }
         let source = settings.weatherSource(of: id).map { ($0, stations[$0]?.held) }
-        switch ReadingAssembly.complete(observation, time: time, own: stations[id]!.held, source: source) {
-        case .failure(var r):
+        let made = ReadingAssembly.complete(observation, time: time, own: stations[id]!.held, source: source)
+        // Missing inputs are NaN: fine when a model for fewer inputs does without them.
+        guard models.contains(where: { $0.serves(made.reading.features) }) else {
+            var r = ReadingAssembly.refusal(missing: made.missing, source: source)
             if source == nil { r.code = .missingField }
             return reject(r)
-        case .success(let (reading, origins)):
-            stations[id]!.origins = origins
-            return update(&stations[id]!, with: reading, now: now, spent: true)
         }
+        stations[id]!.origins = made.origins
+        return update(&stations[id]!, with: made.reading, now: now, spent: true)
     }
 
     private func future(_ time: Int64) -> Rejection {
@@ -245,14 +286,15 @@ public final class ForecastEngine: @unchecked Sendable {
             guard let hour = stations[key]!.window.newestHour,
                 case .success(let rows) = stations[key]!.window.window(endingAt: hour)
             else { continue }
-            let hours = forecaster.forecast(window: rows, hours: settings.horizonHours)
+            guard let m = models.first(where: { $0.serves(rows) }) else { continue }
+            let hours = m.forecaster.forecast(window: rows, hours: settings.horizonHours)
             stations[key]!.window.lastForecastHour = hour
             stations[key]!.attemptedHour = hour
-            stations[key]!.reported = .forecasting
+            stations[key]!.reported = .forecasting(inputs: m.inputs)
             out.append(
                 StationForecast(
-                    station: key, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
-                    intervalLevels: forecaster.intervalLevels))
+                    station: key, basedOnHour: hour, issuedAt: now, model: m.identity, hours: hours,
+                    intervalLevels: m.forecaster.intervalLevels, modelInputs: m.inputs))
         }
         return out
     }
@@ -367,8 +409,8 @@ public final class ForecastEngine: @unchecked Sendable {
         var summary: String?
         if let hour = complete, hour > (s.window.lastForecastHour ?? .min) {
             s.attemptedHour = max(hour, s.attemptedHour ?? .min)
-            switch s.window.window(endingAt: hour) {
-            case .success(let rows):
+            switch s.window.window(endingAt: hour).flatMap(choose) {
+            case .success(let (rows, m)):
                 var expected: [[Double]?]?
                 var supplied = 0
                 if !s.weather.isEmpty {
@@ -376,11 +418,11 @@ public final class ForecastEngine: @unchecked Sendable {
                     expected = (1...settings.horizonHours).map { s.weather[hour + Int64($0)] }
                     supplied = expected!.compactMap { $0 }.count
                 }
-                let hours = forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
+                let hours = m.forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
                 forecast = StationForecast(
-                    station: station, basedOnHour: hour, issuedAt: now, model: modelIdentity, hours: hours,
-                    intervalLevels: forecaster.intervalLevels, weatherSupplied: supplied,
-                    inputs: s.origins)
+                    station: station, basedOnHour: hour, issuedAt: now, model: m.identity, hours: hours,
+                    intervalLevels: m.forecaster.intervalLevels, weatherSupplied: supplied,
+                    inputs: s.origins, modelInputs: m.inputs)
                 s.window.lastForecastHour = hour
                 s.waiting = nil
                 counters.forecasts += 1
@@ -392,14 +434,29 @@ public final class ForecastEngine: @unchecked Sendable {
         }
         var changed: StationState?
         let state: StationState? =
-            forecast != nil
-            ? .forecasting
-            : (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? s.window.newestHour ?? 0) }
-        if let state, state.kind != s.reported?.kind || state.reason != s.reported?.reason {
+            forecast.map { .forecasting(inputs: $0.modelInputs) }
+            ?? (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? s.window.newestHour ?? 0) }
+        if let state,
+            state.kind != s.reported?.kind || state.reason != s.reported?.reason
+                || state.inputs != s.reported?.inputs
+        {
             s.reported = state
             changed = state
         }
         return (forecast, waiting, changed)
+    }
+
+    /// The first model whose inputs the window has, or why there is none.
+    private func choose(_ rows: [Double]) -> Result<([Double], Loaded), StationWindow.Incomplete> {
+        if let m = models.first(where: { $0.serves(rows) }) { return .success((rows, m)) }
+        let missing = Feature.allCases.filter { f in
+            stride(from: f.rawValue, to: rows.count, by: Feature.allCases.count).contains { !rows[$0].isFinite }
+        }
+        return .failure(
+            StationWindow.Incomplete(
+                description:
+                    "the window lacks \(missing.map(\.name).joined(separator: ", ")) in some hours, and no model does without"
+            ))
     }
 
     private func newStation(now: Double) -> Station {

@@ -22,12 +22,37 @@ public struct InputEncoding: Codable, Sendable, Equatable {
         case vector
     }
 
+    /// The weather inputs a model takes besides PM2.5.
+    public enum WeatherInput: String, Codable, Sendable, CaseIterable {
+        case dewPoint = "dew_point"
+        case temperature
+        case pressure
+        case windDirection = "wind_direction"
+        case windSpeed = "wind_speed"
+    }
+
     public var pm25: Scale
     public var wind: Wind
+    /// The weather inputs taken, in ``Feature`` order; nil: all five (every model before
+    /// models for fewer inputs, whose files do not have the key).
+    public var weather: [WeatherInput]?
 
-    public init(pm25: Scale, wind: Wind) {
+    public init(pm25: Scale, wind: Wind, weather: [WeatherInput]? = nil) {
         self.pm25 = pm25
         self.wind = wind
+        self.weather = weather.map { w in WeatherInput.allCases.filter { w.contains($0) } }
+    }
+
+    /// The weather inputs taken, all five when the file does not say.
+    public var weatherInputs: [WeatherInput] { weather ?? WeatherInput.allCases }
+
+    /// Whether the model takes `input`.
+    public func takes(_ input: WeatherInput) -> Bool { weather?.contains(input) ?? true }
+
+    /// A short name for what the model takes: `all`, `pm25+dew_point+temperature`, `pm25`.
+    public var inputsName: String {
+        weather == nil || weather == WeatherInput.allCases
+            ? "all" : (["pm25"] + weatherInputs.map(\.rawValue)).joined(separator: "+")
     }
 
     /// The course's: the six raw features as they are.
@@ -39,10 +64,14 @@ public struct InputEncoding: Codable, Sendable, Equatable {
     public var names: [String] {
         let pm = pm25 == .log1p ? "log1p_pm25" : "pm25"
         let wind = self.wind == .code ? ["wind_direction_code"] : ["wind_east", "wind_north"]
-        return [pm, "dew_point", "temperature", "pressure"] + wind + ["wind_speed"]
+        var out = [pm]
+        for input in weatherInputs {
+            if input == .windDirection { out += wind } else { out.append(input.rawValue) }
+        }
+        return out
     }
 
-    public var count: Int { wind == .code ? 6 : 7 }
+    public var count: Int { 1 + weatherInputs.count + (takes(.windDirection) && wind == .vector ? 1 : 0) }
 
     /// Where PM2.5 is among the inputs (the fed-back input).
     public var pm25Index: Int { 0 }
@@ -65,10 +94,22 @@ public struct InputEncoding: Codable, Sendable, Equatable {
             return row[i]
         }
         out.append(scaled(pm25: next()))
-        out.append(next())
-        out.append(next())
-        out.append(next())
-        let code = next()
+        if weather == nil {
+            out.append(next())
+            out.append(next())
+            out.append(next())
+            appendWind(code: next(), to: &out)
+            out.append(next())
+            return
+        }
+        for input in WeatherInput.allCases {
+            let v = next()
+            guard takes(input) else { continue }
+            if input == .windDirection { appendWind(code: v, to: &out) } else { out.append(v) }
+        }
+    }
+
+    private func appendWind(code: Double, to out: inout [Double]) {
         if wind == .code {
             out.append(code)
         } else {
@@ -76,7 +117,6 @@ public struct InputEncoding: Codable, Sendable, Equatable {
             out.append(east)
             out.append(north)
         }
-        out.append(next())
     }
 
     /// The inputs of `rows` raw rows, row-major.

@@ -79,12 +79,17 @@ public enum ReadingAssembly {
     /// How old a weather source's value may be: a source reporting hourly can miss one hour.
     public static let sourceMaximumAge: Int64 = 7200
 
+    /// A reading made from an observation: inputs found nowhere are NaN and listed.
+    public struct Assembled: Sendable {
+        public var reading: Reading
+        public var origins: InputOrigins
+        public var missing: [Quantity]
+    }
+
+    /// `o` must hold PM2.5.
     public static func complete(
         _ o: Observation, time: Int64, own: HeldValues?, source: (id: String, held: HeldValues?)?
-    ) -> Result<(Reading, InputOrigins), Rejection> {
-        guard let pm25 = o.pm25 else {
-            return .failure(Rejection(.missingField, "no PM2.5 in the message"))
-        }
+    ) -> Assembled {
         var origins = InputOrigins()
         func find(_ q: Quantity, _ origin: inout InputOrigin) -> Double? {
             if let v = o[number: q] {
@@ -119,32 +124,39 @@ public enum ReadingAssembly {
         }
         if dew == nil { dew = fromSource(.dewPoint, &origins.dewPoint) }
         let pressure = find(.pressure, &origins.pressure) ?? fromSource(.pressure, &origins.pressure)
-        let speed = find(.windSpeed, &origins.windSpeed) ?? fromSource(.windSpeed, &origins.windSpeed)
-        let code = find(.windDirection, &origins.windDirection) ?? fromSource(.windDirection, &origins.windDirection)
+        var speed = find(.windSpeed, &origins.windSpeed) ?? fromSource(.windSpeed, &origins.windSpeed)
+        var code = find(.windDirection, &origins.windDirection) ?? fromSource(.windDirection, &origins.windDirection)
+        // The wind is both or neither.
+        if speed == nil || code == nil {
+            speed = nil
+            code = nil
+        }
         var missing: [Quantity] = []
         if temperature == nil { missing.append(.temperature) }
         if dew == nil { missing.append(.dewPoint) }
         if pressure == nil { missing.append(.pressure) }
-        if code == nil { missing.append(.windDirection) }
-        if speed == nil { missing.append(.windSpeed) }
-        guard let temperature, let dew, let pressure, let speed, let code, missing.isEmpty else {
-            let what = missing.map(\.words).joined(separator: ", ")
-            let whence: String
-            if let source {
-                whence =
-                    source.held == nil
-                    ? "and weather source '\(source.id)' has sent nothing yet"
-                    : "and weather source '\(source.id)' has sent none within \(sourceMaximumAge / 3600) hours of it"
-            } else {
-                whence = "and no weather source is set for this station ([weather_sources])"
-            }
-            return .failure(Rejection(.noWeather, "no \(what): not in the message \(whence)"))
-        }
-        var direction = WindDirection.allCases.first { $0.code == code } ?? .calm
-        if speed < WindDirection.calmBelow { direction = .calm }
+        if code == nil { missing += [.windDirection, .windSpeed] }
+        var direction = code.flatMap { c in WindDirection.allCases.first { $0.code == c } } ?? .calm
+        if let speed, speed < WindDirection.calmBelow { direction = .calm }
         let reading = Reading(
-            station: o.station, time: time, pm25: pm25, dewPoint: dew, temperature: temperature, pressure: pressure,
-            windDirection: direction, windSpeed: speed)
-        return .success((reading, origins))
+            station: o.station, time: time, pm25: o.pm25 ?? .nan, dewPoint: dew ?? .nan,
+            temperature: temperature ?? .nan, pressure: pressure ?? .nan, windDirection: direction,
+            windSpeed: speed ?? .nan)
+        return Assembled(reading: reading, origins: origins, missing: missing)
+    }
+
+    /// Why a reading lacking `missing` was refused, naming the weather source's part in it.
+    public static func refusal(missing: [Quantity], source: (id: String, held: HeldValues?)?) -> Rejection {
+        let what = missing.map(\.words).joined(separator: ", ")
+        let whence: String
+        if let source {
+            whence =
+                source.held == nil
+                ? "and weather source '\(source.id)' has sent nothing yet"
+                : "and weather source '\(source.id)' has sent none within \(sourceMaximumAge / 3600) hours of it"
+        } else {
+            whence = "and no weather source is set for this station ([weather_sources])"
+        }
+        return Rejection(.noWeather, "no \(what): not in the message \(whence)")
     }
 }

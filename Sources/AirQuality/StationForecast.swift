@@ -13,11 +13,16 @@ public struct StationForecast: Sendable, Equatable {
     /// Where the observed inputs came from: the station's own messages, a derived dew point,
     /// a weather source; published as `inputs`.
     public var inputs: InputOrigins
+    /// What the model that made it takes: `all`, or `pm25+dew_point+temperature` and the like.
+    public var modelInputs: String
 
     public init(
         station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
-        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0, inputs: InputOrigins = .allFromPayload
+        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0,
+        inputs: InputOrigins = .allFromPayload,
+        modelInputs: String = "all"
     ) {
+        self.modelInputs = modelInputs
         self.inputs = inputs
         self.station = station
         self.basedOnHour = basedOnHour
@@ -31,7 +36,7 @@ public struct StationForecast: Sendable, Equatable {
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
             && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.weatherSupplied == b.weatherSupplied
-            && a.inputs == b.inputs
+            && a.inputs == b.inputs && a.modelInputs == b.modelInputs
     }
 
     /// The JSON published to the forecast topic, written straight into bytes (this runs for
@@ -49,6 +54,8 @@ public struct StationForecast: Sendable, Equatable {
         appendISOTime(basedOnHour * 3600, to: &out)
         text("\",\"model\":")
         appendJSONString(model, to: &out)
+        text(",\"model_inputs\":")
+        appendJSONString(modelInputs, to: &out)
         if weatherSupplied == 0 {
             text(",\"weather\":\"held at the last observed hour")
         } else {
@@ -91,7 +98,8 @@ extension ModelFile {
 
 /// What a station is doing, as published (retained) to its state topic when it changes.
 public enum StationState: Sendable, Equatable {
-    case forecasting
+    /// Forecasting with a model that takes `inputs` (``StationForecast/modelInputs``).
+    case forecasting(inputs: String)
     case waiting(reason: String, hour: Int64)
 
     var kind: String {
@@ -106,12 +114,21 @@ public enum StationState: Sendable, Equatable {
         return nil
     }
 
-    /// `{"station": ..., "state": "forecasting"}` or `{"station": ..., "state": "waiting",
+    var inputs: String? {
+        if case .forecasting(let inputs) = self { return inputs }
+        return nil
+    }
+
+    /// `{"station": ..., "state": "forecasting", "model_inputs": "all"}` or `{"station": ..., "state": "waiting",
     /// "reason": ..., "hour": ...}`.
     public func json(station: String) -> [UInt8] {
         var out = Array("{\"station\":".utf8)
         appendJSONString(station, to: &out)
         out += Array(",\"state\":\"\(kind)\"".utf8)
+        if let inputs {
+            out += Array(",\"model_inputs\":".utf8)
+            appendJSONString(inputs, to: &out)
+        }
         if case .waiting(let reason, let hour) = self {
             out += Array(",\"reason\":".utf8)
             appendJSONString(reason, to: &out)

@@ -33,6 +33,16 @@ public enum ShippedFile {
         try find(directory: "models", name: modelName, what: "default model")
     }
 
+    /// The shipped models for fewer inputs, most inputs first.
+    public static let fewerInputModelNames = ["aqcast-pm25-temperature-humidity.json", "aqcast-pm25.json"]
+
+    /// The shipped models for fewer inputs that are there.
+    public static func fewerInputModels() -> [String] {
+        fewerInputModelNames.compactMap { name in
+            candidates(directory: "models", name: name).first { FileManager.default.isReadableFile(atPath: $0) }
+        }
+    }
+
     /// The histories the shipped model was trained on: the PRSA file and, beside it in
     /// `multisite/`, the other stations' files, in name order.
     public static func histories() throws -> [String] {

@@ -59,6 +59,14 @@ public enum ConfigurationFile {
         }
     }
 
+    static func bool(_ path: WritableKeyPath<DaemonConfiguration, Bool> & Sendable) -> Apply {
+        { config, value in
+            guard case .bool(let b) = value else { return "expected true or false, got \(value.typeName)" }
+            config[keyPath: path] = b
+            return nil
+        }
+    }
+
     static let keys: [String: [String: Apply]] = [
         "broker": [
             "host": string(\.brokerHost) { $0.isEmpty ? "must not be empty" : nil },
@@ -98,7 +106,7 @@ public enum ConfigurationFile {
             "max_stations": integer(\.forecast.maximumStations, 1...10_000_000),
             "station_expiry_hours": integer(\.forecast.stationExpiryHours, 1...87_600),
         ],
-        "model": ["path": string(\.modelPath)],
+        "model": ["path": string(\.modelPath), "fewer_inputs": bool(\.fewerInputModels)],
         "state": [
             "directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500),
             "commit_interval_ms": integer(\.commitIntervalMilliseconds, 10...5000),

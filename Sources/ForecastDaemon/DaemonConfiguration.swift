@@ -34,6 +34,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Empty: the shipped default model.
     public var modelPath = ""
+    /// Whether stations that do not send every input of the model are forecast by the shipped
+    /// models for fewer inputs (PM2.5 with temperature and humidity; PM2.5 alone). Read at start.
+    public var fewerInputModels = true
     public var stateDirectory = "/var/lib/aqcast"
     /// Days the log keeps a reading, counted from when it arrived (live or imported), pruned
     /// at start and daily.

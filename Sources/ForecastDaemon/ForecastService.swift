@@ -53,9 +53,10 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// `loader` reads the configuration and the model; it runs at start and on every SIGHUP.
     /// `readingLog` must have been opened with the same configuration: its history rebuilds
     /// the station windows.
+    /// `fewerInputs`: the models (and their names) for stations that do not send every input.
     public init(
         loader: @escaping Loader, readingLog: ReadingLogService, logger: Logger,
-        notifier: ServiceNotifier = ServiceNotifier()
+        notifier: ServiceNotifier = ServiceNotifier(), fewerInputs: [(ModelFile, String)] = []
     ) throws {
         let (configuration, model, name) = try loader()
         let pattern = TopicPattern(configuration.readingTopic)
@@ -86,7 +87,9 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.warning(
                 "the previous run died while handling a message; it will be refused if the broker hands it over again")
         }
-        engine = ForecastEngine(model: model, modelName: name, settings: configuration.forecast) {
+        engine = ForecastEngine(
+            model: model, modelName: name, settings: configuration.forecast, fewerInputs: fewerInputs
+        ) {
             [writer = readingLog.writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
@@ -99,6 +102,11 @@ public final class ForecastService: Service, @unchecked Sendable {
         logger.info(
             "model loaded",
             metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.forecast.horizonHours)"])
+        for (file, name) in fewerInputs {
+            logger.info(
+                "model for fewer inputs loaded",
+                metadata: ["model": "\(file.identity(name: name))", "inputs": "\(file.inputEncoding.inputsName)"])
+        }
     }
 
     public func run() async throws {

@@ -70,6 +70,23 @@ public final class ReadingLog: Sendable {
             // second index up to date for every reading.
             try db.drop(index: "reading_by_hour")
         }
+        m.registerMigration("v4: weather may be missing") { db in
+            // A station forecast by a model for fewer inputs sends no pressure or wind: those
+            // columns take NULL. SQLite cannot drop NOT NULL in place, so the table is copied,
+            // in its order (ties in time are broken by rowid).
+            try db.execute(
+                sql: """
+                    CREATE TABLE reading_v4 (
+                      station TEXT NOT NULL, time INTEGER NOT NULL, hour INTEGER NOT NULL, pm25 DOUBLE NOT NULL,
+                      dew_point DOUBLE, temperature DOUBLE, pressure DOUBLE, wind_direction TEXT, wind_speed DOUBLE,
+                      arrived DOUBLE NOT NULL);
+                    INSERT INTO reading_v4 SELECT station, time, hour, pm25, dew_point, temperature, pressure,
+                      wind_direction, wind_speed, arrived FROM reading ORDER BY rowid;
+                    DROP TABLE reading;
+                    ALTER TABLE reading_v4 RENAME TO reading;
+                    CREATE INDEX reading_by_station_hour ON reading(station, hour);
+                    """)
+        }
         return m
     }
 
@@ -142,13 +159,20 @@ public final class ReadingLog: Sendable {
             for e in entries {
                 let r = e.reading
                 sqlite3_reset(s)
+                // A weather input the station does not measure (NaN) is NULL; so is the wind
+                // direction when the wind speed is.
+                func value(_ i: Int32, _ v: Double) -> Int32 {
+                    v.isNaN ? sqlite3_bind_null(s, i) : sqlite3_bind_double(s, i, v)
+                }
                 let bound =
                     r.station.withCString { sqlite3_bind_text(s, 1, $0, -1, sqliteTransient) }
                     | sqlite3_bind_int64(s, 2, r.time) | sqlite3_bind_int64(s, 3, r.hour)
-                    | sqlite3_bind_double(s, 4, r.pm25) | sqlite3_bind_double(s, 5, r.dewPoint)
-                    | sqlite3_bind_double(s, 6, r.temperature) | sqlite3_bind_double(s, 7, r.pressure)
-                    | r.windDirection.rawValue.withCString { sqlite3_bind_text(s, 8, $0, -1, sqliteTransient) }
-                    | sqlite3_bind_double(s, 9, r.windSpeed) | sqlite3_bind_double(s, 10, e.arrived)
+                    | sqlite3_bind_double(s, 4, r.pm25) | value(5, r.dewPoint)
+                    | value(6, r.temperature) | value(7, r.pressure)
+                    | (r.windSpeed.isNaN
+                        ? sqlite3_bind_null(s, 8)
+                        : r.windDirection.rawValue.withCString { sqlite3_bind_text(s, 8, $0, -1, sqliteTransient) })
+                    | value(9, r.windSpeed) | sqlite3_bind_double(s, 10, e.arrived)
                 guard bound == SQLITE_OK else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: bound), message: "binding a reading")
                 }
@@ -199,11 +223,13 @@ public final class ReadingLog: Sendable {
                     FROM reading ORDER BY station, hour, time, rowid
                     """)
             while let row = try rows.next() {
-                guard let direction = WindDirection(rawValue: row[6]) else { continue }
+                let direction: String? = row[6]
+                guard let direction = direction.map({ WindDirection(rawValue: $0) }) ?? .calm else { continue }
                 try body(
                     Reading(
-                        station: row[0], time: row[1], pm25: row[2], dewPoint: row[3], temperature: row[4],
-                        pressure: row[5], windDirection: direction, windSpeed: row[7]))
+                        station: row[0], time: row[1], pm25: row[2], dewPoint: row[3] ?? .nan,
+                        temperature: row[4] ?? .nan, pressure: row[5] ?? .nan, windDirection: direction,
+                        windSpeed: row[7] ?? .nan))
             }
         }
     }
@@ -230,11 +256,13 @@ public final class ReadingLog: Sendable {
         }
     }
 
+    /// A logged reading; a weather input the station does not measure (NULL) is NaN.
     static func reading(_ row: Row) -> Reading? {
-        guard let direction = WindDirection(rawValue: row["wind_direction"]) else { return nil }
+        let text: String? = row["wind_direction"]
+        guard let direction = text.map({ WindDirection(rawValue: $0) }) ?? .calm else { return nil }
         return Reading(
-            station: row["station"], time: row["time"], pm25: row["pm25"], dewPoint: row["dew_point"],
-            temperature: row["temperature"], pressure: row["pressure"], windDirection: direction,
-            windSpeed: row["wind_speed"])
+            station: row["station"], time: row["time"], pm25: row["pm25"], dewPoint: row["dew_point"] ?? .nan,
+            temperature: row["temperature"] ?? .nan, pressure: row["pressure"] ?? .nan, windDirection: direction,
+            windSpeed: row["wind_speed"] ?? .nan)
     }
 }

@@ -64,6 +64,9 @@ extension TrainingSeries {
         private var lastRow: [Double] = []
         /// Readings that came out of order (an earlier hour of the station) and were left out.
         public private(set) var outOfOrder = 0
+        /// Readings without some weather input (stations forecast by a model for fewer
+        /// inputs), left out: the six-input model learns from whole rows only.
+        public private(set) var incomplete = 0
 
         /// Runs this short or shorter are dropped unless a caller says otherwise.
         public static let defaultMinimumRows = 32
@@ -74,6 +77,10 @@ extension TrainingSeries {
         }
 
         public mutating func add(_ r: Reading) {
+            guard r.features.allSatisfy(\.isFinite) else {
+                incomplete += 1
+                return
+            }
             if count > 0, r.station == station, r.hour == hour {
                 for (i, v) in r.features.enumerated() { sum[i] += v }
                 count += 1

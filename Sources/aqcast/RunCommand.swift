@@ -91,8 +91,17 @@ struct RunCommand: AsyncParsableCommand {
             configuration: initial, hours: model.steps + initial.forecast.maximumGapHours + 1, logger: logger)
         let forecasts: ForecastService
         do {
+            var fewerInputs: [(ModelFile, String)] = []
+            if initial.fewerInputModels {
+                for path in ShippedFile.fewerInputModels() {
+                    let file = try ModelFile.load(path: path)
+                    guard file.steps == model.steps else { continue }
+                    fewerInputs.append((file, URL(fileURLWithPath: path).lastPathComponent))
+                }
+            }
             forecasts = try ForecastService(
-                loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier)
+                loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier,
+                fewerInputs: fewerInputs)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
             throw Self.configurationExitCode

@@ -38,6 +38,12 @@ struct TrainCommand: ParsableCommand {
         help: "With --recipe recursive: train on a PRSA-layout file's hours before this date (its test year follows).")
     var prsaTrainBefore: String = "2014-01-01"
 
+    @Option(
+        help:
+            "With --recipe recursive: the inputs the model takes, pm25 and any of dew_point, temperature, pressure, wind_direction, wind_speed, comma-separated, or all."
+    )
+    var inputs: String = "all"
+
     @Option(help: "Random seed; the same seed gives the same model.")
     var seed: UInt64 = 1
 
@@ -62,9 +68,27 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(name) '\(value)' is not a date (yyyy-mm-dd), UTC")
         }
         if let epochs, !(1...10_000).contains(epochs) { throw ValidationError("--epochs must be 1...10000") }
+        if parsedInputs == nil {
+            throw ValidationError(
+                "--inputs takes all, or pm25 and any of \(InputEncoding.WeatherInput.allCases.map(\.rawValue).joined(separator: ", ")) separated by commas; got '\(inputs)'"
+            )
+        }
+        if inputs != "all", TrainingRecipe.named(recipe)?.recursiveEncoding == nil {
+            throw ValidationError("--inputs needs --recipe recursive")
+        }
         if hidden != nil, parsedHidden == nil {
             throw ValidationError("--hidden takes sizes 1...512 separated by commas, e.g. 2,2; got '\(hidden!)'")
         }
+    }
+
+    /// The weather inputs `--inputs` names: nil when it is not readable, all five for `all`.
+    var parsedInputs: [InputEncoding.WeatherInput]? {
+        if inputs == "all" { return InputEncoding.WeatherInput.allCases }
+        let names = inputs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard names.first == "pm25", Set(names).count == names.count else { return nil }
+        let weather = names.dropFirst().map { InputEncoding.WeatherInput(rawValue: $0) }
+        guard weather.allSatisfy({ $0 != nil }) else { return nil }
+        return weather.map { $0! }
     }
 
     var parsedHidden: [Int]? {
@@ -78,7 +102,12 @@ struct TrainCommand: ParsableCommand {
         var chosen = TrainingRecipe.named(recipe)!
         if let epochs { chosen.epochs = epochs }
         if let sizes = parsedHidden { chosen.hiddenSizes = sizes }
-        if let encoding = chosen.recursiveEncoding { return try trainRecursive(chosen, encoding: encoding) }
+        if var encoding = chosen.recursiveEncoding {
+            if inputs != "all" {
+                encoding = InputEncoding(pm25: encoding.pm25, wind: encoding.wind, weather: parsedInputs)
+            }
+            return try trainRecursive(chosen, encoding: encoding)
+        }
         let (dataset, path) = try dataOptions.load()
 
         signal(SIGINT) { _ in interruptRequested.store(true, ordering: .relaxed) }

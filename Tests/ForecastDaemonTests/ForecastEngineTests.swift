@@ -10,6 +10,10 @@ enum Shipped {
     static let modelPath = root.appendingPathComponent("models/aqcast-default.json").path
     static let model = try! ModelFile.load(path: modelPath)
     static let binary = root.appendingPathComponent(".build/debug/aqcast").path
+    /// The shipped models for fewer inputs, with their names, most inputs first.
+    static let fewerInputs: [(ModelFile, String)] = ["aqcast-pm25-temperature-humidity.json", "aqcast-pm25.json"].map {
+        (try! ModelFile.load(path: root.appendingPathComponent("models/\($0)").path), $0)
+    }
 }
 
 func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
@@ -21,10 +25,13 @@ func payload(hour: Int64, minute: Int64 = 0, pm: Double = 80) -> [UInt8] {
 }
 
 /// An engine with the shipped model and the default settings as `tweak` leaves them.
-func shippedEngine(_ tweak: (inout ForecastEngine.Settings) -> Void = { _ in }) -> ForecastEngine {
+func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Settings) -> Void = { _ in })
+    -> ForecastEngine
+{
     var s = ForecastEngine.Settings()
     tweak(&s)
-    return ForecastEngine(model: Shipped.model, modelName: "m.json", settings: s)
+    return ForecastEngine(
+        model: Shipped.model, modelName: "m.json", settings: s, fewerInputs: fewerInputs ? Shipped.fewerInputs : [])
 }
 
 @Suite struct ForecastEngineTests {
@@ -274,7 +281,7 @@ extension Result where Failure == Rejection {
         #expect(states.count == 2)
         #expect(
             states[0] == .waiting(reason: "window incomplete: forecasts start at \(isoHour(start + 23))", hour: start))
-        #expect(states.last == .forecasting)
+        #expect(states.last == .forecasting(inputs: "all"))
         let json = try JSONSerialization.jsonObject(with: Data(states[0].json(station: "s"))) as? [String: String]
         #expect(
             json == [
@@ -282,8 +289,8 @@ extension Result where Failure == Rejection {
                 "reason": "window incomplete: forecasts start at \(isoHour(start + 23))", "hour": isoHour(start),
             ])
         #expect(
-            String(decoding: StationState.forecasting.json(station: "s"), as: UTF8.self)
-                == #"{"station":"s","state":"forecasting"}"#)
+            String(decoding: StationState.forecasting(inputs: "all").json(station: "s"), as: UTF8.self)
+                == #"{"station":"s","state":"forecasting","model_inputs":"all"}"#)
     }
 }
 

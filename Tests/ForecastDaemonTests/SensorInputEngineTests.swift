@@ -153,6 +153,90 @@ import Testing
     }
 }
 
+/// Stations that do not send every input: forecast by the shipped model for the inputs they
+/// have, which the forecast and the state name.
+@Suite struct FewerInputsEngineTests {
+    let start: Int64 = 385_000
+    var now: Double { Double(start + 100) * 3600 }
+
+    /// Feeds 24 hours of `payload(h)` in `format` and returns the last forecast and state.
+    func day(
+        _ e: ForecastEngine, station: String, format: PayloadFormat, quantity: Quantity? = nil,
+        _ payload: (Int64) -> String
+    ) -> (StationForecast?, StationState?) {
+        var last: (StationForecast?, StationState?) = (nil, nil)
+        for h in 0..<24 {
+            let outcome = e.ingest(
+                station: station, payload: Array(payload(start + Int64(h)).utf8), format: format, quantity: quantity,
+                readingsPerHour: 1, retained: false, now: now)
+            guard case .accepted(_, let f, _, let state) = outcome else {
+                Issue.record("hour \(h) of \(station) refused: \(outcome)")
+                return last
+            }
+            last = (f ?? last.0, state ?? last.1)
+        }
+        return last
+    }
+
+    @Test func eachStationGetsTheModelForTheInputsItHas() throws {
+        let e = shippedEngine(fewerInputs: true)
+        var json = PayloadFormat(profile: .json)
+        json.timeField = "t"
+        json.names = [.pm25: "pm", .temperature: "temp", .humidity: "rh"]
+        // PM2.5, temperature and humidity: the model for those (the dew point derived).
+        let (th, thState) = day(e, station: "th", format: json) {
+            #"{"t": \#($0 * 3600), "pm": 40, "temp": 5, "rh": 60}"#
+        }
+        let thForecast = try #require(th)
+        #expect(thForecast.modelInputs == "pm25+dew_point+temperature")
+        #expect(thForecast.model.hasPrefix("aqcast-pm25-temperature-humidity.json recursive/seed 1/"))
+        #expect(thState == .forecasting(inputs: "pm25+dew_point+temperature"))
+        let text = String(decoding: thForecast.json(), as: UTF8.self)
+        #expect(text.contains(#""model_inputs":"pm25+dew_point+temperature""#))
+        // PM2.5 alone: the model for PM2.5 alone.
+        let (pm, _) = day(e, station: "pm", format: json) { #"{"t": \#($0 * 3600), "pm": 40}"# }
+        #expect(pm?.modelInputs == "pm25" && pm?.model.hasPrefix("aqcast-pm25.json") == true)
+        // All six: the main model.
+        let (all, _) = day(e, station: "all", format: PayloadFormat(profile: .native)) {
+            String(decoding: payload(hour: $0), as: UTF8.self)
+        }
+        #expect(all?.modelInputs == "all" && all?.model.hasPrefix("m.json") == true)
+        #expect(
+            thForecast.hours.count == 8 && thForecast.hours.allSatisfy { $0.lower <= $0.pm25 && $0.pm25 <= $0.upper })
+    }
+
+    @Test func aWindowWithSomeHoursLackingAnInputUsesTheModelWithoutIt() throws {
+        let e = shippedEngine(fewerInputs: true)
+        // Whole readings for 20 hours, then four without pressure and wind.
+        for h in 0..<20 {
+            _ = e.ingest(station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
+        }
+        var last: StationForecast?
+        for h in 20..<24 {
+            let text = #"{"time": \#((start + Int64(h)) * 3600), "pm25": 50, "dew_point": -5, "temperature": 3}"#
+            if case .accepted(_, let f?, _, _) = e.ingest(
+                station: "s", payload: Array(text.utf8), retained: false, now: now)
+            {
+                last = f
+            }
+        }
+        #expect(last?.modelInputs == "pm25+dew_point+temperature")
+        // Without the models for fewer inputs such a reading is refused, as before.
+        let plain = shippedEngine()
+        let text = #"{"time": \#(start * 3600), "pm25": 50, "dew_point": -5, "temperature": 3}"#
+        guard case .rejected(let r) = plain.ingest(station: "s", payload: Array(text.utf8), retained: false, now: now)
+        else {
+            Issue.record("a reading without wind was accepted with no model to use it")
+            return
+        }
+        #expect(r.code == .missingField)
+        #expect(
+            r.reason
+                == "no pressure, wind direction, wind speed: not in the message and no weather source is set for this station ([weather_sources])"
+        )
+    }
+}
+
 extension ForecastEngine.Outcome {
     var isAccepted: Bool {
         if case .accepted = self { return true }

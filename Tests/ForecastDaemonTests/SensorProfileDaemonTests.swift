@@ -178,4 +178,60 @@ import Testing
             logged.count == 24
                 && logged.allSatisfy { $0.pressure == 1018 && $0.windDirection == .northWest && $0.pm25 == 32 })
     }
+
+    /// No weather source at all: an AirGradient monitor (PM2.5, temperature, humidity) is
+    /// forecast by the shipped model for those inputs, which its forecast and state name; its
+    /// day in the log (as such a station logs it, without pressure or wind) rebuilds its window.
+    @Test func aMonitorWithoutWindIsForecastByTheModelForItsInputs() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let config = state + "/aqcast.toml"
+        try
+            "[input.airgradient]\nprofile = \"airgradient\"\ntopic = \"airgradient/readings/{station}\"\nreadings_per_hour = 1\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let now = Date().timeIntervalSince1970
+        let hour = hourContaining(Int64(now))
+        let station = "ag\(UUID().uuidString.prefix(6).lowercased())"
+        try ReadingLog(path: state + "/readings.sqlite").append(
+            (1...23).map { back in
+                ReadingLog.Entry(
+                    reading: Reading(
+                        station: station, time: (hour - Int64(back)) * 3600, pm25: 30, dewPoint: 10, temperature: 25,
+                        pressure: .nan, windDirection: .calm, windSpeed: .nan),
+                    arrived: now - Double(back) * 3600)
+            })
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config])
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-sub", inbox: inbox, subscribe: "aq/#")
+        defer { withExtendedLifetime(subscriber) {} }
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        let publisher = try client(broker, id: "t-pub")
+        try publisher.publish(
+            topic: "airgradient/readings/\(station)",
+            payload: Array(#"{"wifi":-46,"serialno":"x","pm02":7,"atmp":25.87,"rhum":43}"#.utf8), qos: 1)
+        let deadline = Date().addingTimeInterval(15)
+        var live: [String: Any]?
+        while Date() < deadline, live == nil {
+            live = inbox.on("aq/\(station)/forecast").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
+            }.first { ($0["based_on_hour"] as? String ?? "") >= isoHour(hour) }
+            usleep(50_000)
+        }
+        #expect(live?["model_inputs"] as? String == "pm25+dew_point+temperature", "\(daemon.output.suffix(2000))")
+        #expect((live?["model"] as? String)?.hasPrefix("aqcast-pm25-temperature-humidity.json ") == true)
+        let inputs = live?["inputs"] as? [String: String]
+        #expect(inputs?["dew_point"] == "derived from temperature and humidity")
+        let states = inbox.on("aq/\(station)/state").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: String]
+        }
+        #expect(states.last?["model_inputs"] == "pm25+dew_point+temperature")
+        let loaded = FakeJournal.shared?.wait(seconds: 2) {
+            $0["MESSAGE"] == "model for fewer inputs loaded" && $0["INPUTS"] == "pm25"
+        }
+        #expect(loaded != nil, "the journal does not say the models for fewer inputs were loaded")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+        let logged = try ReadingLog(path: state + "/readings.sqlite").all().filter { $0.station == station }
+        #expect(logged.count == 24 && logged.last?.pm25 == 7 && logged.last?.pressure.isNaN == true)
+    }
 }

@@ -28,6 +28,64 @@ import Training
         #expect(try ReadingLog(path: path).count() == 50)
     }
 
+    /// A station without pressure or wind (forecast by a model for fewer inputs): the missing
+    /// inputs are NULL in the log and NaN again when read, by every reader, and a log made
+    /// before they could be missing keeps its readings, in order, through the migration.
+    @Test func missingWeatherIsKeptAsNullAndOldLogsMigrate() throws {
+        // A log as version 3 made it: every weather column NOT NULL.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            var old = DatabaseMigrator()
+            for id in ["v1: readings", "v2: rejected payloads", "v3: no index by hour alone"] {
+                old.registerMigration(id) { db in
+                    if id.hasPrefix("v1") {
+                        try db.create(table: "reading") { t in
+                            t.column("station", .text).notNull()
+                            t.column("time", .integer).notNull()
+                            t.column("hour", .integer).notNull()
+                            for c in ["pm25", "dew_point", "temperature", "pressure"] { t.column(c, .double).notNull() }
+                            t.column("wind_direction", .text).notNull()
+                            t.column("wind_speed", .double).notNull()
+                            t.column("arrived", .double).notNull()
+                        }
+                    }
+                }
+            }
+            try old.migrate(queue)
+            try queue.write { db in
+                for h in [3, 1, 2] {
+                    let r = reading("old", 500 + Int64(h))
+                    try db.execute(
+                        sql: "INSERT INTO reading VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        arguments: [
+                            r.station, r.time, r.hour, r.pm25, r.dewPoint, r.temperature, r.pressure, "SE", r.windSpeed,
+                            1.0,
+                        ])
+                }
+            }
+        }
+        let log = try ReadingLog(path: path)
+        #expect(try log.all().map(\.hour) == [501, 502, 503] && log.all().allSatisfy { $0 == reading("old", $0.hour) })
+        var sensor = reading("cheap", 700)
+        sensor.pressure = .nan
+        sensor.windSpeed = .nan
+        try log.append([.init(reading: sensor, arrived: 2)])
+        try log.append([.init(reading: reading("whole", 700), arrived: 2)])
+        for back in [try log.all(), try log.recent(hours: 24)] {
+            let got = try #require(back.first { $0.station == "cheap" })
+            #expect(got.pm25 == 40 && got.temperature == 4 && got.dewPoint == -3)
+            #expect(got.pressure.isNaN && got.windSpeed.isNaN && got.windDirection == .calm)
+            #expect(back.first { $0.station == "whole" } == reading("whole", 700))
+        }
+        var streamed: [Reading] = []
+        try log.forEachByStation { streamed.append($0) }
+        #expect(streamed.first { $0.station == "cheap" }?.pressure.isNaN == true && streamed.count == 5)
+        let nulls = try DatabaseQueue(path: path).read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM reading WHERE pressure IS NULL AND wind_direction IS NULL")
+        }
+        #expect(nulls == 1)
+    }
+
     @Test func prsaRowsBecomeReadingsWithUTCTimesAndHourlyWind() throws {
         let csv =
             "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir\n"

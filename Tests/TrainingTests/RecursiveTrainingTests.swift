@@ -82,6 +82,39 @@ import Testing
         #expect(forecast.allSatisfy { $0.lower <= $0.pm25 && $0.pm25 <= $0.upper })
     }
 
+    /// A model for fewer inputs: the encoding drops the weather it does not take, the network
+    /// is trained on what is left, and its file says so and forecasts from six-feature windows.
+    @Test func aModelForFewerInputsTakesOnlyThose() throws {
+        let reduced = InputEncoding(pm25: .log1p, wind: .vector, weather: [.temperature, .dewPoint])
+        #expect(reduced.weather == [.dewPoint, .temperature], "kept in feature order")
+        #expect(reduced.names == ["log1p_pm25", "dew_point", "temperature"] && reduced.count == 3)
+        #expect(reduced.inputsName == "pm25+dew_point+temperature")
+        let row = reduced.encode([10, 1, 2, 1000, 9, 3] + [20, -1, -2, 990, 0, 0.2])
+        #expect(row.count == 6 && row[1] == 1 && row[2] == 2 && row[4] == -1 && row[5] == -2)
+        let alone = InputEncoding(pm25: .log1p, wind: .vector, weather: [])
+        #expect(alone.count == 1 && alone.names == ["log1p_pm25"] && alone.inputsName == "pm25")
+        #expect(InputEncoding.logVector.inputsName == "all" && InputEncoding.logVector.count == 7)
+
+        let a = RecursiveTrainer(recipe: Self.recipe, seed: 3).train(Self.series, encoding: reduced)
+        #expect(a.network.architecture.inputSize == 3)
+        let course = try PRSADataset(csv: syntheticCSV(hours: 400), file: "synthetic.csv")
+        let model = ModelFile(
+            recursive: a, encoding: reduced, recipe: Self.recipe, seed: 3, dataSource: "test", firstHour: 390_000,
+            lastHour: 392_000, course: course)
+        #expect(model.validationProblem() == nil)
+        let text = String(decoding: try JSONEncoder().encode(reduced), as: UTF8.self)
+        #expect(text.contains(#""weather":["dew_point","temperature"]"#))
+        let back = try ModelFile.decode(try model.encoded(), path: "m.json")
+        #expect(back.encoding == reduced)
+        let window = Array(Self.series.segments[0].raw[0..<(24 * 6)])
+        #expect(Forecaster(model: back).forecast(window: window, hours: 8).count == 8)
+        // An encoding of six inputs keeps no weather key, so the shipped file reads and
+        // writes as before.
+        let six = String(decoding: try JSONEncoder().encode(InputEncoding.logVector), as: UTF8.self)
+        #expect(six == #"{"pm25":"log1p","wind":"vector"}"# || six == #"{"wind":"vector","pm25":"log1p"}"#)
+        #expect(try JSONDecoder().decode(InputEncoding.self, from: Data(six.utf8)) == .logVector)
+    }
+
     @Test func aVersion2FileWithoutItsEncodingIsRefused() throws {
         let a = RecursiveTrainer(recipe: Self.recipe, seed: 1).train(Self.series, encoding: .logVector)
         let course = try PRSADataset(csv: syntheticCSV(hours: 400), file: "synthetic.csv")
