@@ -85,6 +85,23 @@ public struct PayloadFormat: Sendable, Equatable {
         }
     }
 
+    /// One row of text fields (a CSV line under a column mapping) read as the `json` profile
+    /// reads an object: a field that is a number is one, the others text; empty, `NA` and
+    /// `NaN` are absent.
+    public func decode(textFields: [String: String], station: String) -> Result<Observation, Rejection> {
+        var fields: [String: JSONValue] = [:]
+        for (key, raw) in textFields {
+            let text = raw.trimmingWhitespace()
+            if text.isEmpty || text == "NA" || text == "NaN" { continue }
+            if let v = Double(text), v.isFinite {
+                fields[key] = .number(v)
+            } else {
+                fields[key] = .string(text)
+            }
+        }
+        return mapped(fields, station: station)
+    }
+
     // MARK: profiles
 
     private func singleValue(_ payload: [UInt8], station: String, quantity: Quantity) -> Result<Observation, Rejection>
@@ -276,8 +293,10 @@ public struct PayloadFormat: Sendable, Equatable {
 }
 
 extension JSONValue {
-    /// The value at a dotted path (`sensors.pm.value`), or nil.
+    /// The value at a dotted path (`sensors.pm.value`), or nil; a key that holds the dots
+    /// itself (`PM2.5`) is found first.
     func at(path: String) -> JSONValue? {
+        if case .object(let fields) = self, let whole = fields[path] { return whole }
         var here = self
         for key in path.split(separator: ".", omittingEmptySubsequences: false) {
             guard case .object(let fields) = here, let next = fields[String(key)] else { return nil }

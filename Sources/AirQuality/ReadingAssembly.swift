@@ -8,6 +8,8 @@ public enum InputOrigin: Sendable, Equatable {
     case derived
     /// The latest readings of a weather source station.
     case source(String)
+    /// Nowhere: the station is forecast by a model that does without it.
+    case missing
 }
 
 /// Where each weather input of a station's latest reading came from.
@@ -36,6 +38,7 @@ public struct InputOrigins: Sendable, Equatable {
             case .earlier: out += Array("\"station, an earlier message\"".utf8)
             case .derived: out += Array("\"derived from temperature and humidity\"".utf8)
             case .source(let id): appendJSONString("weather source " + id, to: &out)
+            case .missing: out += Array("\"none\"".utf8)
             }
         }
         out.append(UInt8(ascii: "}"))
@@ -132,10 +135,23 @@ public enum ReadingAssembly {
             code = nil
         }
         var missing: [Quantity] = []
-        if temperature == nil { missing.append(.temperature) }
-        if dew == nil { missing.append(.dewPoint) }
-        if pressure == nil { missing.append(.pressure) }
-        if code == nil { missing += [.windDirection, .windSpeed] }
+        if temperature == nil {
+            missing.append(.temperature)
+            origins.temperature = .missing
+        }
+        if dew == nil {
+            missing.append(.dewPoint)
+            origins.dewPoint = .missing
+        }
+        if pressure == nil {
+            missing.append(.pressure)
+            origins.pressure = .missing
+        }
+        if code == nil {
+            missing += [.windDirection, .windSpeed]
+            origins.windDirection = .missing
+            origins.windSpeed = .missing
+        }
         var direction = code.flatMap { c in WindDirection.allCases.first { $0.code == c } } ?? .calm
         if let speed, speed < WindDirection.calmBelow { direction = .calm }
         let reading = Reading(

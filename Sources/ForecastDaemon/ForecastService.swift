@@ -7,14 +7,14 @@ import ServiceLifecycle
 import SystemdSupport
 import UnixSignals
 
-/// The daemon's MQTT service: readings in, forecasts out, refusals to the journal, READY=1 at
-/// the first connection. SIGHUP reloads the configuration file and the model (a bad one is
+/// The daemon's MQTT service: readings in, forecasts out, refusals to the journal, READY=1 once
+/// started (whatever the broker does) and the connection's state in STATUS=. SIGHUP reloads the configuration file and the model (a bad one is
 /// refused and the old one kept); graceful shutdown (SIGTERM) marks the status topic offline,
 /// waits for the broker to take that, and disconnects. In the group between the reading log
 /// (``ReadingLogService``, which stops after it) and systemd's status and watchdog
 /// (``SystemdHealthService``, which stops before it).
 public final class ForecastService: Service, @unchecked Sendable {
-    // @unchecked: `configuration`, `readySent`, `connection state` and `floodLogged` are
+    // @unchecked: `configuration`, `connectedBefore`, `connection state` and `floodLogged` are
     // guarded by `lock`; the engine and the MQTT connection are thread-safe themselves.
     public typealias Loader = @Sendable () throws -> (DaemonConfiguration, ModelFile, String)
 
@@ -31,8 +31,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
     private let forecastTopic: (prefix: String, suffix: String)
     private let stateTopic: (prefix: String, suffix: String)
-    private var readySent = false
-    private var brokerState = "connecting"
+    private var connectedBefore = false
+    private var brokerState = "connecting to the broker"
     /// Which refusals get a journal line this minute (the counters have them all).
     private var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
     private var connection: MQTTConnection?
@@ -126,10 +126,15 @@ public final class ForecastService: Service, @unchecked Sendable {
             metadata: [
                 "broker": "\(config.brokerHost):\(config.brokerPort)", "topic": "\(topics.joined(separator: " "))",
             ])
-        notifier.status("connecting to broker \(config.brokerHost):\(config.brokerPort)")
-        // Trapped before READY can go out (from the first CONNACK): systemd may send SIGHUP as
-        // soon as it has READY, and an untrapped SIGHUP ends the process.
+        // Trapped before READY goes out: systemd may send SIGHUP as soon as it has READY, and
+        // an untrapped SIGHUP ends the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        lock.withLock { brokerState = "connecting to broker \(config.brokerHost):\(config.brokerPort)" }
+        // Ready once the model is loaded and the log opened, whatever the broker does: a broker
+        // that is down or starting later must not fail the unit's start (Type=notify gives up
+        // after its timeout); STATUS says what the connection is doing, and changes with it.
+        // Sent before the connection starts, so that its first status comes after it.
+        notifier.ready(status: statusLine())
         try connection.start()
 
         await withDiscardingTaskGroup { group in
@@ -285,8 +290,8 @@ public final class ForecastService: Service, @unchecked Sendable {
                 "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
             try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
             let first = lock.withLock {
-                defer { readySent = true }
-                return !readySent
+                defer { connectedBefore = true }
+                return !connectedBefore
             }
             if first {
                 let rebuilt = lock.withLock {
@@ -298,13 +303,14 @@ public final class ForecastService: Service, @unchecked Sendable {
                         topic: forecastTopic.prefix + f.station + forecastTopic.suffix, payload: f.json(), qos: 1,
                         retain: true)
                 }
-                notifier.ready(status: statusLine())
             }
+            notifier.status(statusLine())
         case .refused(let code, let reason, let retry):
             lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
             logger.error(
                 "broker refused the connection: \(reason); retrying in \(retry) s",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+            notifier.status(statusLine())
         case .fellBackToMQTT311(let reason):
             logger.notice(
                 "the broker does not speak MQTT v5 (\(reason)); using MQTT 3.1.1", metadata: ["broker": "\(broker)"])
@@ -321,6 +327,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
             logger.error(
                 "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
+            notifier.status(statusLine())
         case .disconnected(0, _):
             lock.withLock { brokerState = "disconnected from \(broker)" }
             logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
@@ -329,6 +336,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             logger.warning(
                 "broker connection lost, reconnecting: \(reason)",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+            notifier.status(statusLine())
         }
     }
 

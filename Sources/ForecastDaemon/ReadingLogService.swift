@@ -44,10 +44,9 @@ public final class ReadingLogService: Service, Sendable {
                 metadata: ["path": "\(path)", "reason": "reading_log"])
         }
         writer = ReadingLogWriter(
-            path: path, log: opened, interval: .milliseconds(configuration.commitIntervalMilliseconds)
-        ) { [logger] problem in
-            logger.error("\(problem)", metadata: ["reason": "reading_log"])
-        }
+            path: path, log: opened, interval: .milliseconds(configuration.commitIntervalMilliseconds),
+            recovered: { [logger] news in logger.notice("\(news)", metadata: ["path": "\(path)"]) },
+            report: { [logger] problem in logger.error("\(problem)", metadata: ["reason": "reading_log"]) })
         self.history = history
         retentionDays = Mutex(configuration.retentionDays)
         self.logger = logger

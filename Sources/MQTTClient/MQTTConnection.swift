@@ -163,8 +163,15 @@ public final class MQTTConnection: @unchecked Sendable {
         }
     }
 
+    /// A libmosquitto code in words. Its own table lacks some (a keepalive timeout reads
+    /// "Unknown error."), so those are said here, and any other unknown one by its number.
     static func reason(_ rc: Int32) -> String {
-        rc == MOSQ_ERR_ERRNO.rawValue ? String(cString: strerror(errno)) : String(cString: mosquitto_strerror(rc))
+        if rc == MOSQ_ERR_ERRNO.rawValue { return String(cString: strerror(errno)) }
+        if rc == MOSQ_ERR_KEEPALIVE.rawValue {
+            return "the broker did not answer within the keepalive time (it is stalled or the network is)"
+        }
+        let text = String(cString: mosquitto_strerror(rc))
+        return text == "Unknown error." ? "libmosquitto error \(rc)" : text
     }
 
     /// Runs on the network thread after each CONNACK.

@@ -4,7 +4,7 @@ import GRDB
 /// Collects entries from the MQTT thread without touching the disk there, and writes them in
 /// one transaction every `interval` on a thread of its own: at most one interval of readings is
 /// at risk in a crash. A failing write (disk full, read-only) keeps the entries for the next
-/// try, reports once per `reportEvery`, and recovers by itself. The writer also owns the log
+/// try, reports once per `reportEvery`, and recovers by itself (and says so). The writer also owns the log
 /// file: it opens it when it could not be opened before (a missing or unwritable state
 /// directory), opens a new one when the file was deleted or replaced under it (writes to an
 /// unlinked file would vanish), and sets a corrupt file aside (`readings.sqlite.corrupt-<time>`)
@@ -18,12 +18,15 @@ public final class ReadingLogWriter: @unchecked Sendable {
     private var opened: (device: UInt64, inode: UInt64)?
     public let interval: Duration
     private let report: @Sendable (String) -> Void
+    private let recovered: @Sendable (String) -> Void
     private let condition = NSCondition()
     private var pending: [ReadingLog.Entry] = []
     private var pendingRejected: [ReadingLog.Rejected] = []
     private var running = false
     private var thread: Thread?
     private var lastReport = Date.distantPast
+    /// Whether the last write failed, so that the next one that works is said.
+    private var failing = false
     private let reportEvery: TimeInterval
     /// Entries kept in memory at most while writes fail (beyond, the oldest are dropped and counted).
     public let maximumPending: Int
@@ -33,8 +36,10 @@ public final class ReadingLogWriter: @unchecked Sendable {
     /// `log` is the file already opened at `path`, if it could be.
     public init(
         path: String, log: ReadingLog? = nil, interval: Duration = .milliseconds(200), maximumPending: Int = 1_000_000,
-        reportEvery: TimeInterval = 60, report: @escaping @Sendable (String) -> Void
+        reportEvery: TimeInterval = 60, recovered: (@Sendable (String) -> Void)? = nil,
+        report: @escaping @Sendable (String) -> Void
     ) {
+        self.recovered = recovered ?? report
         self.path = path
         current = log
         opened = log == nil ? nil : Self.identity(path)
@@ -100,11 +105,18 @@ public final class ReadingLogWriter: @unchecked Sendable {
             try log.append(batch)
             condition.lock()
             written += batch.count
+            let recovered = failing
+            failing = false
             condition.unlock()
+            if recovered {
+                self.recovered(
+                    "the reading log \(path) is written again: the \(batch.count) readings kept in memory are in it")
+            }
             return true
         } catch {
             condition.lock()
             pending.insert(contentsOf: batch, at: 0)
+            failing = true
             let due = Date().timeIntervalSince(lastReport) >= reportEvery
             if due { lastReport = Date() }
             let count = pending.count

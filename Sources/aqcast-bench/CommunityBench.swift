@@ -118,27 +118,14 @@ struct CommunityBench: ParsableCommand {
         var currentHour = startHour
         var boundaries = 0
         var sent = 0
+        var ended: Int64?
         while boundaries < hours {
             let t = Date().timeIntervalSince1970
             let r = hourContaining(Int64(t))
             if r > currentHour {
-                // The hour that ended: its forecasts come with the next hour's first messages.
-                let ended = currentHour
+                // An hour ended: its forecasts come with the next hour's first messages, sent now.
+                ended = currentHour
                 currentHour = r
-                boundaries += 1
-                Thread.sleep(forTimeInterval: 20)
-                let cpu = cpuSeconds(daemon.processIdentifier)
-                let forecasts = seen.withLock { $0[isoHour(ended)] ?? [:] }
-                var models: [String: Int] = [:]
-                for (_, m) in forecasts { models[m, default: 0] += 1 }
-                let modelText = models.sorted { $0.key < $1.key }.map { "\($0.value) by \($0.key)" }
-                    .joined(separator: ", ")
-                report(
-                    "hour \(isoHour(ended)): \(forecasts.count) of \(stations) stations forecast (\(modelText)); "
-                        + "\(sent) messages sent; daemon resident \(residentMiB(daemon.processIdentifier)) MiB, "
-                        + "CPU \(formatFixed(cpu - hourStartCPU, 2)) s in the hour")
-                hourStartCPU = cpu
-                sent = 0
             }
             if let w = roof(r) {
                 let text =
@@ -154,6 +141,23 @@ struct CommunityBench: ParsableCommand {
                     #"{"wifi":-50,"serialno":"\#(id)","pm02":\#(formatFixed(d.pm25, 1)),"atmp":\#(formatFixed(d.temperature, 2)),"rhum":\#(formatFixed(min(100, rh), 1))}"#
                 try publisher.publish(topic: "airgradient/readings/\(id)", payload: Array(text.utf8), qos: 1)
                 sent += 1
+            }
+            if let hour = ended {
+                ended = nil
+                boundaries += 1
+                Thread.sleep(forTimeInterval: 20)
+                let cpu = cpuSeconds(daemon.processIdentifier)
+                let forecasts = seen.withLock { $0[isoHour(hour)] ?? [:] }
+                var models: [String: Int] = [:]
+                for (_, m) in forecasts { models[m, default: 0] += 1 }
+                let modelText = models.sorted { $0.key < $1.key }.map { "\($0.value) by \($0.key)" }
+                    .joined(separator: ", ")
+                report(
+                    "hour \(isoHour(hour)): \(forecasts.count) of \(stations) stations forecast (\(modelText)); "
+                        + "\(sent) messages sent since the last line; daemon resident \(residentMiB(daemon.processIdentifier)) MiB, "
+                        + "CPU \(formatFixed(cpu - hourStartCPU, 2)) s since the last line")
+                hourStartCPU = cpu
+                sent = 0
             }
             // The next whole minute.
             let next = (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 + 60

@@ -33,14 +33,60 @@ import Testing
         #expect(daemon.wait(seconds: 10) == 0, "the daemon did not stop: \(daemon.output)")
     }
 
+    /// A broker that is down when the daemon starts (as at boot, before mosquitto): READY=1
+    /// all the same, the status says it cannot connect, and once the broker is up the daemon
+    /// connects by itself and the status says so.
+    @Test func readyWithoutABrokerAndConnectedWhenItComes() throws {
+        let broker = try Broker()
+        let notify = try NotifySocket()
+        broker.process.signal(SIGTERM)
+        _ = broker.process.wait(seconds: 5)
+        let daemon = try startDaemon(broker, notify: notify)
+        let ready = notify.collect(seconds: 10) { $0.contains("READY=1") }
+        #expect(
+            ready.last?.hasPrefix("READY=1\nSTATUS=connecting to broker 127.0.0.1:\(broker.port)") == true, "\(ready)")
+        let down = notify.collect(seconds: 10) { $0.contains("127.0.0.1:\(broker.port): Connection refused") }
+        #expect(down.last?.contains("127.0.0.1:\(broker.port): Connection refused") == true, "\(down)")
+        #expect(daemon.wait(seconds: 0.1) == nil, "the daemon gave up: \(daemon.output)")
+        try broker.restart(downFor: 0)
+        let up = notify.collect(seconds: 90) { $0.contains("STATUS=connected to 127.0.0.1:\(broker.port)") }
+        #expect(up.last?.hasPrefix("STATUS=connected to 127.0.0.1:\(broker.port)") == true, "\(up)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
+
+    /// A broker that stops answering (frozen with SIGSTOP): the keepalive runs out, and the
+    /// journal says so in words, not libmosquitto's "Unknown error."; once it answers again the
+    /// daemon is back.
+    @Test func aStalledBrokerIsReportedAsAKeepaliveTimeout() throws {
+        let broker = try Broker()
+        let config = temporaryDirectory() + "/aqcast.toml"
+        try "[broker]\nkeepalive = 5\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try startDaemon(broker, extra: ["--config", config])
+        #expect(connectedLine(broker) != nil, "the daemon did not connect")
+        broker.process.signal(SIGSTOP)
+        let lost = FakeJournal.shared?.wait(seconds: 30) {
+            ($0["MESSAGE"] ?? "").hasPrefix("broker connection lost, reconnecting")
+                && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+        }
+        broker.process.signal(SIGCONT)
+        #expect(
+            lost?["MESSAGE"]
+                == "broker connection lost, reconnecting: the broker did not answer within the keepalive time (it is stalled or the network is)",
+            "\(lost ?? [:])")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
+    }
+
     @Test func serviceContractReadyStatusWatchdogReloadAndStop() throws {
         let broker = try Broker()
         let notify = try NotifySocket()
         let daemon = try startDaemon(broker, notify: notify, environment: ["WATCHDOG_USEC": "400000"])
         let untilReady = notify.collect(seconds: 10) { $0.contains("READY=1") }
         #expect(untilReady.last?.contains("READY=1") == true, "no READY: \(untilReady) \(daemon.output)")
-        #expect(untilReady.last?.contains("STATUS=connected to 127.0.0.1:\(broker.port)") == true)
-        // READY comes only after the broker connection: the journal has the connection first.
+        // Then the status follows the connection.
+        let connected = notify.collect(seconds: 10) { $0.contains("STATUS=connected to 127.0.0.1:\(broker.port)") }
+        #expect(connected.last?.hasPrefix("STATUS=connected to 127.0.0.1:\(broker.port)") == true, "\(connected)")
         #expect(
             FakeJournal.shared?.wait(seconds: 2) {
                 $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
@@ -101,7 +147,9 @@ import Testing
         let daemon = try ChildProcess(
             Shipped.binary, ["run", "--config", config, "--state-dir", dir], environment: ["NOTIFY_SOCKET": notify.path]
         )
-        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+        #expect(
+            notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }.last?.contains("STATUS=connected to")
+                == true)
 
         // A truncated model file, then SIGHUP: refused, logged, the old model kept.
         let text = try String(contentsOfFile: model, encoding: .utf8)

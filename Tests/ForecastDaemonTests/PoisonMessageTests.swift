@@ -29,7 +29,9 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let state = temporaryDirectory()
         let notify = try NotifySocket()
         let daemon = try startDaemon(broker, notify: notify, stateDir: state)
-        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+        #expect(
+            notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }.last?.contains("STATUS=connected to")
+                == true)
         let publisher = try client(broker, id: "t-icu-pub")
         let topic = "aq/icu/reading"
         let fraction = "." + String(repeating: "1", count: 35) + "Z"
@@ -67,7 +69,9 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let environment = ["AQCAST_FAULT_CRASH_ON": "POISON", "SWIFT_BACKTRACE": "enable=no"]
         let notify = try NotifySocket()
         let first = try startDaemon(broker, notify: notify, environment: environment, stateDir: state)
-        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+        #expect(
+            notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }.last?.contains("STATUS=connected to")
+                == true)
         let publisher = try client(broker, id: "t-poison-pub")
         let topic = "aq/poison/reading"
         try publisher.publish(
@@ -98,7 +102,9 @@ private func reading(time: String, pm: Double = 80, extra: String = "") -> [UInt
         let broker = try Broker()
         let notify = try NotifySocket()
         let daemon = try startDaemon(broker, notify: notify)
-        #expect(notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true)
+        #expect(
+            notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }.last?.contains("STATUS=connected to")
+                == true)
         let station = #"x","station":"beijing\q"#
         let inbox = Inbox()
         let subscriber = try client(broker, id: "t-esc-sub", inbox: inbox, subscribe: "aq/+/+")

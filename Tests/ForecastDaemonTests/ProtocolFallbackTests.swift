@@ -72,8 +72,8 @@ final class MQTT311OnlyBroker: @unchecked Sendable {
         let daemon = try ChildProcess(
             Shipped.binary, ["run", "--broker", "127.0.0.1:\(broker.port)", "--state-dir", temporaryDirectory()],
             environment: ["NOTIFY_SOCKET": notify.path])
-        let ready = notify.collect(seconds: 10) { $0.contains("READY=1") }
-        #expect(ready.last?.contains("READY=1") == true, "\(ready) levels \(broker.protocolLevels)")
+        let ready = notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }
+        #expect(ready.last?.contains("STATUS=connected to") == true, "\(ready) levels \(broker.protocolLevels)")
         #expect(broker.protocolLevels.prefix(2) == [5, 4], "CONNECT protocol levels: \(broker.protocolLevels)")
         let note = FakeJournal.shared?.wait(seconds: 2) {
             ($0["MESSAGE"] ?? "").hasPrefix("the broker does not speak MQTT v5")

@@ -80,7 +80,8 @@ let history2010to2013: String = {
             Shipped.binary, ["run", "--broker", "127.0.0.1:\(broker.port)", "--state-dir", state],
             environment: ["NOTIFY_SOCKET": notify.path])
         #expect(
-            notify.collect(seconds: 10) { $0.contains("READY=1") }.last?.contains("READY=1") == true, "\(daemon.output)"
+            notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }.last?.contains("STATUS=connected to")
+                == true, "\(daemon.output)"
         )
         let journal = FakeJournal.shared!
 

@@ -221,6 +221,7 @@ import Testing
         #expect((live?["model"] as? String)?.hasPrefix("aqcast-pm25-temperature-humidity.json ") == true)
         let inputs = live?["inputs"] as? [String: String]
         #expect(inputs?["dew_point"] == "derived from temperature and humidity")
+        #expect(inputs?["pressure"] == "none" && inputs?["wind_speed"] == "none")
         let states = inbox.on("aq/\(station)/state").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: String]
         }

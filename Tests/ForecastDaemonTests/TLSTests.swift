@@ -115,9 +115,9 @@ final class TestPKI {
         let broker = try pki.broker(certificate: "server")
         let notify = try NotifySocket()
         let d = try daemon(broker, ca: "ca", password: "right-password", notify: notify)
-        let messages = notify.collect(seconds: 10) { $0.contains("READY=1") }
-        #expect(messages.last?.contains("READY=1") == true, "\(messages) \(d.output)")
-        #expect(messages.last?.contains("STATUS=connected to localhost:\(broker.port)") == true)
+        let messages = notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }
+        #expect(
+            messages.last?.contains("STATUS=connected to localhost:\(broker.port)") == true, "\(messages) \(d.output)")
         stop(d)
     }
 
@@ -128,8 +128,8 @@ final class TestPKI {
         try "right-password\n".write(toFile: credentials + "/mqtt-password", atomically: true, encoding: .utf8)
         let notify = try NotifySocket()
         let d = try daemon(broker, ca: "ca", password: nil, credentials: credentials, notify: notify)
-        let messages = notify.collect(seconds: 10) { $0.contains("READY=1") }
-        #expect(messages.last?.contains("READY=1") == true, "\(messages) \(d.output)")
+        let messages = notify.collect(seconds: 10) { $0.contains("STATUS=connected to") }
+        #expect(messages.last?.contains("STATUS=connected to") == true, "\(messages) \(d.output)")
         stop(d)
     }
 
@@ -145,8 +145,13 @@ final class TestPKI {
         let failure = firstFailure(broker)
         #expect(failure?["MESSAGE"]?.contains(says) == true, "\(failure ?? [:]) \(d.output)")
         #expect(failure?["PRIORITY"] == "3")
-        let messages = notify.collect(seconds: 2) { $0.contains("READY=1") }
-        #expect(!messages.contains { $0.contains("READY=1") }, "READY without a trusted connection: \(messages)")
+        // Ready all the same (the daemon runs and retries), never connected, and the status says why.
+        let messages = notify.collect(seconds: 2) { $0.contains("STATUS=connected to") }
+        #expect(
+            !messages.contains { $0.contains("STATUS=connected to") },
+            "connected without a trusted certificate: \(messages)")
+        #expect(messages.contains { $0.hasPrefix("READY=1") }, "\(messages)")
+        #expect(messages.contains { $0.contains("STATUS=cannot connect to ") && $0.contains(says) }, "\(messages)")
         #expect(entries(broker, "connected to broker").isEmpty)
         #expect(d.wait(seconds: 0.1) == nil, "the daemon died: \(d.output)")
         stop(d)
@@ -162,8 +167,8 @@ final class TestPKI {
         try String(contentsOfFile: conf, encoding: .utf8).replacingOccurrences(of: "/wrongname.", with: "/server.")
             .write(toFile: conf, atomically: true, encoding: .utf8)
         try broker.restart(downFor: 0)
-        let messages = notify.collect(seconds: 15) { $0.contains("READY=1") }
-        #expect(messages.last?.contains("READY=1") == true, "never connected after the fix: \(messages)")
+        let messages = notify.collect(seconds: 15) { $0.contains("STATUS=connected to") }
+        #expect(messages.last?.contains("STATUS=connected to") == true, "never connected after the fix: \(messages)")
         stop(d)
     }
 

@@ -175,6 +175,14 @@ import Training
         #expect(writer.flush() == false)
         #expect(reports.count == 1)
         #expect(reports.first?.contains("1 readings kept in memory, retrying") == true)
+        // The fault is mended: the next write says so once, and what was kept is in the log.
+        try DatabaseQueueForTests.recreate(path: path)
+        writer.enqueue(.init(reading: reading("x", 101), arrived: 1))
+        #expect(writer.flush() == true)
+        #expect(writer.flush() == true)
+        #expect(reports.count == 2)
+        #expect(reports.last == "the reading log \(path) is written again: the 2 readings kept in memory are in it")
+        #expect(try log.count() == 2)
     }
 }
 
@@ -309,11 +317,25 @@ final class Box: @unchecked Sendable {
     func add(_ s: String) { lock.withLock { items.append(s) } }
     var count: Int { lock.withLock { items.count } }
     var first: String? { lock.withLock { items.first } }
+    var last: String? { lock.withLock { items.last } }
 }
 
 enum DatabaseQueueForTests {
     static func drop(path: String) throws {
         let q = try DatabaseQueue(path: path)
         try q.write { try $0.execute(sql: "DROP TABLE reading") }
+    }
+
+    /// The reading table as the newest migration leaves it.
+    static func recreate(path: String) throws {
+        let q = try DatabaseQueue(path: path)
+        try q.write {
+            try $0.execute(
+                sql: """
+                    CREATE TABLE reading (station TEXT NOT NULL, time INTEGER NOT NULL, hour INTEGER NOT NULL,
+                      pm25 DOUBLE NOT NULL, dew_point DOUBLE, temperature DOUBLE, pressure DOUBLE, wind_direction TEXT,
+                      wind_speed DOUBLE, arrived DOUBLE NOT NULL)
+                    """)
+        }
     }
 }

@@ -119,3 +119,45 @@ import Testing
         #expect(held.pooled.byHorizon[0].rmse == observed.pooled.byHorizon[0].rmse)
     }
 }
+
+/// A CSV in a layout of its own, read by a column mapping: units converted, the dew point
+/// derived, missing weather left empty, rows that cannot be read counted with their line.
+@Suite struct MappedCSVTests {
+    @Test func aNetworksOwnLayoutIsReadByItsColumns() throws {
+        var mapping = try MappedCSV.parse(columns: "time=when,station=sensor,pm25=PM2.5,temperature=t_f,humidity=rh")
+            .get()
+        mapping.format.units.temperature = .fahrenheit
+        mapping.format.timeZoneOffset = 3600
+        let csv = """
+            sensor,when,PM2.5,t_f,rh,note
+            "garden,north",2024-05-01 10:00:00,12.5,50,60,"said ""hi"", twice"
+            kitchen,2024-05-01T09:00:00Z,NA,50,60,
+            kitchen,2024-05-01T09:00:00Z,8,50,,
+            kitchen,yesterday,8,50,60,
+            kitchen,1714554000,3000,50,60,
+            """
+        let (readings, skipped, reasons) = try mapping.readings(csv, file: "net.csv", station: nil)
+        #expect(readings.count == 2 && skipped == 3)
+        #expect(reasons.first == "line 3: no PM2.5")
+        #expect(reasons[1].hasPrefix("line 5: field 'when' "))
+        #expect(reasons[2].hasPrefix("line 6: field 'PM2.5' is 3000.0"))
+        let garden = readings[0]
+        #expect(garden.station == "garden,north" && garden.time == 1_714_554_000 && garden.pm25 == 12.5)
+        #expect(
+            abs(garden.temperature - 10) < 1e-9 && abs(garden.dewPoint - dewPoint(temperature: 10, humidity: 60)) < 1e-9
+        )
+        #expect(garden.pressure.isNaN && garden.windSpeed.isNaN)
+        // Humidity missing: no dew point either, the temperature kept.
+        #expect(readings[1].dewPoint.isNaN && abs(readings[1].temperature - 10) < 1e-9)
+        #expect(throws: DataFileError.self) { try mapping.readings("a,b\n1,2\n", file: "x.csv", station: nil) }
+        #expect(MappedCSV.parse(columns: "pm25=x").failureReason == "time=COLUMN is needed")
+        #expect(MappedCSV.parse(columns: "time=t,pm=x").failureReason?.hasPrefix("unknown name 'pm'") == true)
+    }
+}
+
+extension Result where Failure == DataFileError {
+    var failureReason: String? {
+        if case .failure(let e) = self { return e.reason }
+        return nil
+    }
+}
