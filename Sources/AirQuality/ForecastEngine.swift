@@ -200,6 +200,7 @@ public final class ForecastEngine: @unchecked Sendable {
         if observation.isEmpty {
             return reject(Rejection(.missingField, "the message holds none of the quantities the model takes"))
         }
+        let stampedOnArrival = observation.time == nil
         let time = observation.time ?? Int64(now.rounded(.down))
         observation.time = time
         let id = observation.station
@@ -229,7 +230,7 @@ public final class ForecastEngine: @unchecked Sendable {
             return reject(r)
         }
         stations[id]!.origins = made.origins
-        return update(&stations[id]!, with: made.reading, now: now, spent: true)
+        return update(&stations[id]!, with: made.reading, now: now, spent: true, skipSameMinute: stampedOnArrival)
     }
 
     private func future(_ time: Int64) -> Rejection {
@@ -357,11 +358,13 @@ public final class ForecastEngine: @unchecked Sendable {
         return nil
     }
 
-    private func update(_ s: inout Station, with reading: Reading, now: Double, spent: Bool = false) -> Outcome {
+    private func update(
+        _ s: inout Station, with reading: Reading, now: Double, spent: Bool = false, skipSameMinute: Bool = false
+    ) -> Outcome {
         if !spent, let refused = spend(&s, hour: reading.hour, now: now) { return reject(refused) }
         let previousNewest = s.window.newestHour
         let counted: Int
-        switch s.window.add(reading) {
+        switch s.window.add(reading, skipSameMinute: skipSameMinute) {
         case .failure(let r):
             return reject(r)
         case .success(.counted(_, let readings)):

@@ -18,6 +18,12 @@ public struct StationWindow: Sendable {
         var windSpeed: Float = 0
         /// Bit m set: a reading for minute m of the hour was counted.
         var minutes: UInt64 = 0
+        /// Readings that had each weather input (dew point, temperature, pressure, wind): a
+        /// reading without one (a weather source not heard from yet) leaves that mean alone.
+        var dewPointCount: UInt16 = 0
+        var temperatureCount: UInt16 = 0
+        var pressureCount: UInt16 = 0
+        var windCount: UInt16 = 0
     }
 
     public let steps: Int
@@ -61,8 +67,10 @@ public struct StationWindow: Sendable {
         return fresh
     }
 
-    /// Adds a reading, or says why it was not counted.
-    public mutating func add(_ r: Reading) -> Result<Outcome, Rejection> {
+    /// Adds a reading, or says why it was not counted. `skipSameMinute`: a second reading in a
+    /// minute already counted is passed over without a refusal (readings stamped on arrival,
+    /// which a sensor sends every few seconds and a redelivery cannot repeat).
+    public mutating func add(_ r: Reading, skipSameMinute: Bool = false) -> Result<Outcome, Rejection> {
         let hour = r.hour
         guard hour >= 0, hour < Int64(Int32.max) else {
             return .failure(Rejection(.badTime, "time \(r.time) is outside the years 1970-245000"))
@@ -77,6 +85,9 @@ public struct StationWindow: Sendable {
         let i = index(hour)
         if slots[i].hour != Int32(hour) { slots[i] = Slot(hour: Int32(hour)) }
         let minute = UInt64(((r.time % 3600) + 3600) % 3600 / 60)
+        if slots[i].minutes & (1 << minute) != 0, skipSameMinute {
+            return .success(.counted(hour: hour, readings: Int(slots[i].count)))
+        }
         if slots[i].minutes & (1 << minute) != 0 {
             return .failure(
                 Rejection(.duplicate, "a reading for \(Self.label(hour)) minute \(minute) was already counted"))
@@ -85,12 +96,27 @@ public struct StationWindow: Sendable {
         let n = Float(slots[i].count)
         func mean(_ old: Float, _ new: Double) -> Float { (old * n + Float(new)) / (n + 1) }
         slots[i].pm25 = mean(slots[i].pm25, r.pm25)
-        slots[i].dewPoint = mean(slots[i].dewPoint, r.dewPoint)
-        slots[i].temperature = mean(slots[i].temperature, r.temperature)
-        slots[i].pressure = mean(slots[i].pressure, r.pressure)
-        slots[i].windSpeed = mean(slots[i].windSpeed, r.windSpeed)
-        slots[i].direction = UInt8(WindDirection.allCases.firstIndex(of: r.windDirection)!)
-        slots[i].count += 1
+        /// The mean of the readings that had the input; NaN while none had.
+        func mean(_ old: inout Float, _ count: inout UInt16, _ new: Double) {
+            guard new.isFinite else {
+                if count == 0 { old = .nan }
+                return
+            }
+            let k = Float(count)
+            old = count == 0 ? Float(new) : (old * k + Float(new)) / (k + 1)
+            count &+= 1
+        }
+        var slot = slots[i]
+        mean(&slot.dewPoint, &slot.dewPointCount, r.dewPoint)
+        mean(&slot.temperature, &slot.temperatureCount, r.temperature)
+        mean(&slot.pressure, &slot.pressureCount, r.pressure)
+        let hadWind = slot.windCount > 0
+        mean(&slot.windSpeed, &slot.windCount, r.windSpeed)
+        if r.windSpeed.isFinite || !hadWind {
+            slot.direction = UInt8(WindDirection.allCases.firstIndex(of: r.windDirection)!)
+        }
+        slot.count += 1
+        slots[i] = slot
         if newestHour.map({ hour > $0 }) ?? true { newestHour = hour }
         return .success(.counted(hour: hour, readings: Int(slots[i].count)))
     }

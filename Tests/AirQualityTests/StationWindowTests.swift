@@ -57,6 +57,44 @@ func reading(
         #expect(rows[23 * 6] == 20)
     }
 
+    /// A reading without an input (its weather source not heard from yet, after a restart)
+    /// leaves that input's mean to the readings that had it; an hour where none had it has
+    /// none. Readings stamped on arrival may come several a minute: passed over, not refused.
+    @Test func aMissingInputLeavesTheHoursMeanToTheReadingsThatHadIt() throws {
+        var w = StationWindow()
+        var bare = reading(hour: base, minute: 0, temperature: 4)
+        bare.pressure = .nan
+        bare.windSpeed = .nan
+        _ = w.add(bare)
+        _ = w.add(reading(hour: base, minute: 1, temperature: 6))
+        var late = reading(hour: base, minute: 2, temperature: 8)
+        late.pressure = .nan
+        late.windSpeed = .nan
+        late.windDirection = .calm
+        _ = w.add(late)
+        var alone = reading(hour: base + 1)
+        alone.pressure = .nan
+        _ = w.add(alone)
+        var short = StationWindow(steps: 2)
+        _ = short.add(bare)
+        _ = short.add(reading(hour: base, minute: 1, temperature: 6))
+        _ = short.add(late)
+        _ = short.add(alone)
+        let rows = try short.window(endingAt: base + 1).get()
+        let f = Feature.allCases.count
+        #expect(rows[Feature.temperature.rawValue] == 6, "the mean of all three")
+        #expect(rows[Feature.pressure.rawValue] == 1015 && rows[Feature.windSpeed.rawValue] == 2)
+        #expect(
+            rows[Feature.windDirection.rawValue] == WindDirection.northWest.code, "the direction of a reading with wind"
+        )
+        #expect(rows[f + Feature.pressure.rawValue].isNaN, "no reading of that hour had a pressure")
+        // Two in one minute: refused as a duplicate when the time is the sensor's own, passed
+        // over when stamped on arrival.
+        #expect(w.add(reading(hour: base, minute: 1)).failureCode == .duplicate)
+        #expect(
+            try w.add(reading(hour: base, minute: 1), skipSameMinute: true).get() == .counted(hour: base, readings: 3))
+    }
+
     @Test func lateReadingForAHeldHourUpdatesIt() throws {
         var w = StationWindow()
         for h in 0..<24 { _ = w.add(reading(hour: base + Int64(h), pm: 40)) }

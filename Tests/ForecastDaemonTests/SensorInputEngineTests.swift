@@ -133,6 +133,19 @@ import Testing
         #expect(forecast.inputs.windDirection == .source("roof"))
     }
 
+    @Test func aSensorSendingEveryTenSecondsIsNotADuplicate() {
+        let e = shippedEngine(fewerInputs: true)
+        let f = PayloadFormat(profile: .esphome)
+        let t = Double(start) * 3600
+        for k in 0..<6 {
+            let outcome = e.ingest(
+                station: "fast", payload: Array("30".utf8), format: f, quantity: .pm25, readingsPerHour: 0,
+                retained: false, now: t + Double(k) * 10)
+            #expect(outcome.isAccepted, "reading \(k) of the minute: \(outcome)")
+        }
+        #expect(e.snapshot().rejected.isEmpty && e.snapshot().accepted == 6)
+    }
+
     @Test func theHourOfAStationThatStopsIsClosedByTheClock() throws {
         // Readings all through each hour, counted by time (readings_per_hour 0).
         let e = engine()
