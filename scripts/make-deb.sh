@@ -107,7 +107,7 @@ Architecture: $arch
 Maintainer: aqcast maintainers <aqcast@users.noreply.github.com>
 Installed-Size: $size
 Depends: $depends, init-system-helpers (>= 1.52)
-Recommends: mosquitto
+Recommends: mosquitto, ca-certificates
 Section: net
 Priority: optional
 Description: air-quality forecasting daemon for MQTT sensor networks

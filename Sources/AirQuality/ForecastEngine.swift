@@ -23,6 +23,11 @@ public final class ForecastEngine: @unchecked Sendable {
         /// send (`[weather_sources]`); `defaultWeatherSource` serves the rest (empty: none).
         public var weatherSources: [String: String] = [:]
         public var defaultWeatherSource = ""
+        /// Station id to the name of the area whose weather forecast service gives the weather
+        /// of its hours ahead (`[weather_forecast.NAME]`); `defaultForecastArea` serves the rest
+        /// (empty: none).
+        public var forecastAreas: [String: String] = [:]
+        public var defaultForecastArea = ""
         /// An hour whose station has gone quiet is complete this long after it ends, even
         /// without a reading for a later hour.
         public var hourCloseSeconds = 60
@@ -33,6 +38,12 @@ public final class ForecastEngine: @unchecked Sendable {
         public func weatherSource(of station: String) -> String? {
             let id = weatherSources[station] ?? defaultWeatherSource
             return id.isEmpty || id == station ? nil : id
+        }
+
+        /// The weather-forecast area of `station`, if any.
+        public func forecastArea(of station: String) -> String? {
+            let name = forecastAreas[station] ?? defaultForecastArea
+            return name.isEmpty ? nil : name
         }
 
         /// Every station that is some station's weather source.
@@ -55,7 +66,9 @@ public final class ForecastEngine: @unchecked Sendable {
         /// Counted; `forecast` is set when an hour completed and the window was whole, and
         /// `waiting` says why not when it was not. `state` is set when the station's state
         /// (forecasting, or waiting for a reason) differs from the one last reported.
-        case accepted(hour: Int64, forecast: StationForecast?, waiting: String?, state: StationState? = nil)
+        /// `station` is the station's id, from the topic or (for a profile that carries it) the payload.
+        case accepted(
+            station: String, hour: Int64, forecast: StationForecast?, waiting: String?, state: StationState? = nil)
     }
 
     struct Station {
@@ -80,7 +93,7 @@ public final class ForecastEngine: @unchecked Sendable {
         var attemptedHour: Int64?
     }
 
-    private let lock = NSLock()
+    let lock = NSLock()
     /// Called (under the engine's lock, on the caller's thread) with every accepted reading.
     private let onAccepted: (@Sendable (Reading) -> Void)?
     /// A model the engine forecasts with.
@@ -125,13 +138,18 @@ public final class ForecastEngine: @unchecked Sendable {
     /// The models for fewer inputs, kept over a reload.
     private let fallbacks: [Loaded]
     private var model: ModelFile { models[0].file }
-    private var settings: Settings {
+    var settings: Settings {
         didSet { sources = settings.weatherSourceIDs }
     }
     /// ``Settings/weatherSourceIDs``, kept so that a reading need not build it.
     private var sources: Set<String> = []
-    private var stations: [String: Station] = [:]
-    private var counters = Counters()
+    var stations: [String: Station] = [:]
+    /// Stations that left memory (``Settings/stationExpiryHours``) since ``takeExpired()``
+    /// last asked (the first 100,000 of them when nobody asks).
+    var expired: [String] = []
+    /// The latest weather forecast of each area (`[weather_forecast.NAME]`), by area name.
+    var areas: [String: AreaWeather] = [:]
+    var counters = Counters()
     /// When stations were last looked over for expiry (once a minute of the callers' clock).
     private var lastSweep = -Double.infinity
 
@@ -219,7 +237,7 @@ public final class ForecastEngine: @unchecked Sendable {
         guard observation.pm25 != nil else {
             // A weather source's weather, or one value of a station that sends one per topic.
             counters.accepted += 1
-            return .accepted(hour: hourContaining(time), forecast: nil, waiting: nil)
+            return .accepted(station: id, hour: hourContaining(time), forecast: nil, waiting: nil)
         }
         let source = settings.weatherSource(of: id).map { ($0, stations[$0]?.held) }
         let made = ReadingAssembly.complete(observation, time: time, own: stations[id]!.held, source: source)
@@ -255,13 +273,23 @@ public final class ForecastEngine: @unchecked Sendable {
         return update(&stations[station]!, with: reading, now: now)
     }
 
+    /// The stations that left memory since the last call.
+    public func takeExpired() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { expired = [] }
+        return expired
+    }
+
     /// Makes room for `station` if it is new: drops the stations that expired, then refuses a
     /// new one past ``Settings/maximumStations``.
-    private func admit(_ station: String, now: Double) -> Rejection? {
+    func admit(_ station: String, now: Double) -> Rejection? {
         if now - lastSweep >= 60 {
             lastSweep = now
             let limit = Double(settings.stationExpiryHours) * 3600
-            stations = stations.filter { now - $0.value.lastRefill <= limit }
+            let gone = stations.filter { now - $0.value.lastRefill > limit }.keys
+            for id in gone { stations[id] = nil }
+            if expired.count < 100_000 { expired.append(contentsOf: gone.sorted()) }
         }
         guard stations[station] == nil else { return nil }
         guard stations.count < settings.maximumStations else {
@@ -298,45 +326,6 @@ public final class ForecastEngine: @unchecked Sendable {
                     intervalLevels: m.forecaster.intervalLevels, modelInputs: m.inputs))
         }
         return out
-    }
-
-    /// Stores a station's weather forecast for the hours ahead; returns how many hours it holds
-    /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
-    /// Retained weather forecasts are fine: a forecast is naturally the latest state.
-    public func ingestWeather(station: String, payload: [UInt8], now: Double) -> Result<Int, Rejection> {
-        lock.lock()
-        defer { lock.unlock() }
-        let hours: [ReadingDecoder.WeatherHour]
-        switch ReadingDecoder.decodeWeather(payload, station: station) {
-        case .failure(let r):
-            counters.rejected[r.code, default: 0] += 1
-            return .failure(r)
-        case .success(let h): hours = h
-        }
-        if let refused = admit(station, now: now) {
-            counters.rejected[refused.code, default: 0] += 1
-            return .failure(refused)
-        }
-        store(hours, station: station, now: now)
-        return .success(stations[station]!.weather.count)
-    }
-
-    /// Stores a station's expected weather for the hours ahead, as ``ingestWeather(station:payload:now:)``
-    /// does once the payload is read (the backtest gives it the history's observed weather).
-    public func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
-        lock.lock()
-        defer { lock.unlock() }
-        store(hours, station: station, now: now)
-    }
-
-    private func store(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
-        if stations[station] == nil { stations[station] = newStation(now: now) }
-        let newest = stations[station]!.window.newestHour ?? .min
-        for h in hours where h.hour > newest { stations[station]!.weather[h.hour] = h.features }
-        if stations[station]!.weather.count > 96 {
-            let keep = stations[station]!.weather.keys.sorted().suffix(96)
-            stations[station]!.weather = stations[station]!.weather.filter { keep.contains($0.key) }
-        }
     }
 
     /// Takes one message from the station's allowance, or says it is flooding.
@@ -381,7 +370,8 @@ public final class ForecastEngine: @unchecked Sendable {
             complete = p
         }
         let (forecast, waiting, changed) = finish(&s, station: reading.station, hour: complete, now: now)
-        return .accepted(hour: reading.hour, forecast: forecast, waiting: waiting, state: changed)
+        return .accepted(
+            station: reading.station, hour: reading.hour, forecast: forecast, waiting: waiting, state: changed)
     }
 
     /// The hours of quiet stations that ended `hourCloseSeconds` ago and were not yet tried:
@@ -414,17 +404,11 @@ public final class ForecastEngine: @unchecked Sendable {
             s.attemptedHour = max(hour, s.attemptedHour ?? .min)
             switch s.window.window(endingAt: hour).flatMap(choose) {
             case .success(let (rows, m)):
-                var expected: [[Double]?]?
-                var supplied = 0
-                if !s.weather.isEmpty {
-                    s.weather = s.weather.filter { $0.key > hour }
-                    expected = (1...settings.horizonHours).map { s.weather[hour + Int64($0)] }
-                    supplied = expected!.compactMap { $0 }.count
-                }
+                let (expected, sources) = expectedWeather(&s, station: station, after: hour)
                 let hours = m.forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
                 forecast = StationForecast(
                     station: station, basedOnHour: hour, issuedAt: now, model: m.identity, hours: hours,
-                    intervalLevels: m.forecaster.intervalLevels, weatherSupplied: supplied,
+                    intervalLevels: m.forecaster.intervalLevels, hourWeather: sources,
                     inputs: s.origins, modelInputs: m.inputs)
                 s.window.lastForecastHour = hour
                 s.waiting = nil
@@ -462,7 +446,7 @@ public final class ForecastEngine: @unchecked Sendable {
             ))
     }
 
-    private func newStation(now: Double) -> Station {
+    func newStation(now: Double) -> Station {
         Station(
             window: StationWindow(steps: model.steps, maximumGapHours: settings.maximumGapHours),
             tokens: Double(settings.stationReadingsPerMinute), lastRefill: now, waiting: "no reading yet")

@@ -8,8 +8,10 @@ public struct StationForecast: Sendable, Equatable {
     public var model: String
     public var hours: [ForecastHour]
     public var intervalLevels: (lower: Double, upper: Double)
-    /// Hours ahead whose weather came from the weather-forecast topic (the rest held).
-    public var weatherSupplied = 0
+    /// Where each hour ahead's weather came from; empty when every hour's was held.
+    public var hourWeather: [HourWeather] = []
+    /// Hours ahead whose weather was not held (from the topic or a service).
+    public var weatherSupplied: Int { hourWeather.filter { $0 != .held }.count }
     /// Where the observed inputs came from: the station's own messages, a derived dew point,
     /// a weather source; published as `inputs`.
     public var inputs: InputOrigins
@@ -18,7 +20,7 @@ public struct StationForecast: Sendable, Equatable {
 
     public init(
         station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
-        intervalLevels: (lower: Double, upper: Double), weatherSupplied: Int = 0,
+        intervalLevels: (lower: Double, upper: Double), hourWeather: [HourWeather] = [],
         inputs: InputOrigins = .allFromPayload,
         modelInputs: String = "all"
     ) {
@@ -30,12 +32,12 @@ public struct StationForecast: Sendable, Equatable {
         self.model = model
         self.hours = hours
         self.intervalLevels = intervalLevels
-        self.weatherSupplied = weatherSupplied
+        self.hourWeather = hourWeather
     }
 
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
-            && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.weatherSupplied == b.weatherSupplied
+            && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.hourWeather == b.hourWeather
             && a.inputs == b.inputs && a.modelInputs == b.modelInputs
     }
 
@@ -64,6 +66,17 @@ public struct StationForecast: Sendable, Equatable {
             )
         }
         text("\"")
+        // The service's forecast the hours came from, by the newest issue among them.
+        if let (area, issued) = hourWeather.compactMap({ w -> (String, Double)? in
+            if case .service(let area, let issued) = w { return (area, issued) }
+            return nil
+        }).max(by: { $0.1 < $1.1 }) {
+            text(",\"weather_service\":{\"area\":")
+            appendJSONString(area, to: &out)
+            text(",\"issued_at\":\"")
+            appendISOTime(Int64(issued.rounded(.down)), to: &out)
+            text("\"}")
+        }
         text(",\"inputs\":")
         inputs.appendJSON(to: &out)
         text(",\"interval\":{\"lower_quantile\":")
@@ -80,7 +93,9 @@ public struct StationForecast: Sendable, Equatable {
             appendTenths(h.lower, to: &out)
             text(",\"upper\":")
             appendTenths(h.upper, to: &out)
-            out.append(UInt8(ascii: "}"))
+            text(",\"weather\":\"")
+            text(i < hourWeather.count ? hourWeather[i].name : "held")
+            text("\"}")
         }
         text("]}")
         return out

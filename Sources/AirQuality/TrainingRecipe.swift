@@ -48,6 +48,11 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// those carry the noise of the last few batches, and the best of many noisy epochs is
     /// mostly the luckiest.
     public var averagedWeights: Bool?
+    /// With the recursive objective: a share of the samples are given the weather of their hours
+    /// ahead as a forecast would give it (the true weather with these errors) instead of held,
+    /// so the model learns to use a weather forecast when the daemon has one; nil holds the
+    /// weather of every sample (models before forecast weather).
+    public var forecastWeather: ForecastWeatherErrors?
 
     /// The course's recipe (docs/course.md), exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
     /// 100 epochs, reshuffled, best weights by a leaky 1,000-window validation sample.

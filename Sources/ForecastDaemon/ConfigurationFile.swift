@@ -24,12 +24,21 @@ public enum ConfigurationFile {
         case string(String)
         case integer(Int)
         case bool(Bool)
+        /// A number with a fraction or an exponent (only where a key takes one).
+        case float(Double)
+        /// `["a", "b"]`: a list of strings.
+        case strings([String])
+        /// `[1, 3, 8]`: a list of integers.
+        case integers([Int])
 
         var typeName: String {
             switch self {
             case .string: "a string"
             case .integer: "an integer"
             case .bool: "true or false"
+            case .float: "a number with a fraction"
+            case .strings: "a list of strings"
+            case .integers: "a list of integers"
             }
         }
     }
@@ -107,6 +116,19 @@ public enum ConfigurationFile {
             "station_expiry_hours": integer(\.forecast.stationExpiryHours, 1...87_600),
         ],
         "model": ["path": string(\.modelPath), "fewer_inputs": bool(\.fewerInputModels)],
+        "homeassistant": [
+            "enabled": bool(\.homeAssistant.enabled),
+            "discovery_prefix": string(\.homeAssistant.discoveryPrefix) {
+                !$0.isEmpty && !$0.contains("+") && !$0.contains("#") && !$0.hasSuffix("/")
+                    ? nil : "must be a topic without wildcards or a trailing /"
+            },
+            "horizons": { config, value in
+                guard case .integers(let hours) = value, !hours.isEmpty, hours.allSatisfy({ (1...48).contains($0) })
+                else { return "expected a list of hours ahead 1...48, e.g. [1, 3, 8]" }
+                config.homeAssistant.horizons = Array(Set(hours)).sorted()
+                return nil
+            },
+        ],
         "state": [
             "directory": string(\.stateDirectory), "retention_days": integer(\.retentionDays, 1...36500),
             "commit_interval_ms": integer(\.commitIntervalMilliseconds, 10...5000),
@@ -131,7 +153,8 @@ public enum ConfigurationFile {
         var config = base
         var section: String?
         var firstLine: [String: Int] = [:]  // each section and key, where it was first given
-        var inputs: [PendingInput] = []
+        var inputs: [PendingSection] = []
+        var areas: [PendingSection] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = n + 1
             let content = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
@@ -150,13 +173,21 @@ public enum ConfigurationFile {
                             file: file, line: line,
                             reason: "an input's name (after 'input.') must be 1-64 letters, digits, '-' or '_'")
                     }
-                    inputs.append(PendingInput(name: input, line: line))
+                    inputs.append(PendingSection(prefix: "input", name: input, line: line))
+                } else if name.hasPrefix("weather_forecast.") {
+                    let area = String(name.dropFirst(17))
+                    guard !area.isEmpty, area.utf8.count <= 64, area.utf8.allSatisfy({ isBareKeyByte($0) }) else {
+                        throw ConfigurationError(
+                            file: file, line: line,
+                            reason:
+                                "an area's name (after 'weather_forecast.') must be 1-64 letters, digits, '-' or '_'")
+                    }
+                    areas.append(PendingSection(prefix: "weather_forecast", name: area, line: line))
                 } else if keys[name] == nil && name != "weather_sources" {
+                    let known = keys.keys + ["weather_sources", "input.NAME", "weather_forecast.NAME"]
                     throw ConfigurationError(
                         file: file, line: line,
-                        reason:
-                            "unknown section [\(name)] (known: \((keys.keys + ["weather_sources", "input.NAME"]).sorted().joined(separator: ", ")))"
-                    )
+                        reason: "unknown section [\(name)] (known: \(known.sorted().joined(separator: ", ")))")
                 }
                 if let first = firstLine["[\(name)]"] {
                     throw ConfigurationError(
@@ -175,7 +206,7 @@ public enum ConfigurationFile {
                 throw ConfigurationError(file: file, line: line, key: key, reason: "key outside any [section]")
             }
             let qualified = "\(section).\(key)"
-            if section.hasPrefix("input.") || section == "weather_sources" {
+            if section.hasPrefix("input.") || section.hasPrefix("weather_forecast.") || section == "weather_sources" {
                 if let first = firstLine[qualified] {
                     throw ConfigurationError(
                         file: file, line: line, key: qualified, reason: "set twice (first on line \(first))")
@@ -190,6 +221,14 @@ public enum ConfigurationFile {
                     if let problem = weatherSource(key: key, value: value, into: &config) {
                         throw ConfigurationError(file: file, line: line, key: qualified, reason: problem)
                     }
+                } else if section.hasPrefix("weather_forecast.") {
+                    guard weatherForecastKeys.contains(key) else {
+                        let known = weatherForecastKeys.sorted().joined(separator: ", ")
+                        throw ConfigurationError(
+                            file: file, line: line, key: qualified,
+                            reason: "unknown key (known in [weather_forecast.NAME]: \(known))")
+                    }
+                    areas[areas.count - 1].values[key] = (value, line)
                 } else {
                     guard inputKeys.contains(key) else {
                         throw ConfigurationError(
@@ -211,7 +250,12 @@ public enum ConfigurationFile {
                     file: file, line: line, key: qualified, reason: "set twice (first on line \(first))")
             }
             firstLine[qualified] = line
-            guard let value = parseValue(valueText) else {
+            guard
+                let value = parseValue(valueText).flatMap({ v -> Value? in
+                    if case .float = v { return nil }
+                    return v
+                })
+            else {
                 let reason =
                     Double(valueText) != nil
                     ? "'\(valueText)' is not a whole number (numbers here are integers)"
@@ -223,7 +267,8 @@ public enum ConfigurationFile {
             }
         }
         config.inputs = []
-        for input in inputs { config.inputs.append(try input.build(file: file)) }
+        for input in inputs { config.inputs.append(try input.input(file: file)) }
+        try apply(areas: areas, file: file, into: &config)
         return config
     }
 
@@ -232,124 +277,37 @@ public enum ConfigurationFile {
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
     }
 
-    /// One `[weather_sources]` line: `default = "roof"`, or a station (bare or quoted key) and
-    /// the station whose weather it takes.
-    static func weatherSource(key rawKey: String, value: Value, into config: inout DaemonConfiguration) -> String? {
-        guard case .string(let source) = value else { return "expected a station id in quotes, got \(value.typeName)" }
-        if let problem = ReadingDecoder.validateStation(source) { return problem.reason }
-        var key = rawKey
-        if rawKey.hasPrefix("\"") {
-            guard case .string(let unquoted)? = parseValue(rawKey) else { return "cannot read the quoted key" }
-            key = unquoted
-        } else if !rawKey.utf8.allSatisfy(isBareKeyByte) {
-            return "a station id with characters other than letters, digits, '-' and '_' must be quoted"
-        }
-        if key == "default" && !rawKey.hasPrefix("\"") {
-            config.forecast.defaultWeatherSource = source
-        } else {
-            if let problem = ReadingDecoder.validateStation(key) { return problem.reason }
-            config.forecast.weatherSources[key] = source
-        }
-        return nil
-    }
-
-    static let inputKeys: Set<String> =
-        Set([
-            "profile", "topic", "readings_per_hour", "temperature_unit", "pressure_unit", "wind_speed_unit", "timezone",
-            "time", "station",
-        ]).union(Quantity.allCases.map(\.rawValue))
-
-    /// An `[input.NAME]` section as read, built once the whole section is known.
-    struct PendingInput {
-        var name: String
-        var line: Int
-        var values: [String: (value: Value, line: Int)] = [:]
-
-        func build(file: String) throws(ConfigurationError) -> InputConfiguration {
-            let section = "input.\(name)"
-            func fail(_ key: String?, _ reason: String) -> ConfigurationError {
-                ConfigurationError(
-                    file: file, line: key.flatMap { values[$0]?.line } ?? line, key: key.map { "\(section).\($0)" },
-                    reason: reason)
-            }
-            func string(_ key: String) throws(ConfigurationError) -> String? {
-                guard let (value, _) = values[key] else { return nil }
-                guard case .string(let s) = value else { throw fail(key, "expected a string, got \(value.typeName)") }
-                return s
-            }
-            guard let profileName = try string("profile") else {
-                throw fail(nil, "[\(section)] needs a profile (\(profileList))")
-            }
-            guard let profile = PayloadFormat.Profile(rawValue: profileName) else {
-                throw fail("profile", "must be \(profileList), got \"\(profileName)\"")
-            }
-            var format = PayloadFormat(profile: profile)
-            if let t = try string("temperature_unit") {
-                guard let u = TemperatureUnit(rawValue: t) else {
-                    throw fail("temperature_unit", "must be \"C\", \"F\" or \"K\", got \"\(t)\"")
-                }
-                format.units.temperature = u
-            }
-            if let p = try string("pressure_unit") {
-                guard let u = PressureUnit(rawValue: p) else {
-                    throw fail("pressure_unit", "must be hPa, Pa, kPa, mmHg or inHg, got \"\(p)\"")
-                }
-                format.units.pressure = u
-            }
-            if let w = try string("wind_speed_unit") {
-                guard let u = SpeedUnit(rawValue: w) else {
-                    throw fail("wind_speed_unit", "must be m/s, km/h, mph or kn, got \"\(w)\"")
-                }
-                format.units.windSpeed = u
-            }
-            if let z = try string("timezone") {
-                guard let offset = PayloadFormat.offset(parsing: z) else {
-                    throw fail(
-                        "timezone", "must be an offset such as \"+08:00\" or \"-05:00\", or \"UTC\", got \"\(z)\"")
-                }
-                guard profile == .tasmota || profile == .json else {
-                    throw fail("timezone", "only the tasmota and json profiles read a time without a zone")
-                }
-                format.timeZoneOffset = offset
-            }
-            for key in ["time", "station"] {
-                guard let path = try string(key) else { continue }
-                guard profile == .json else { throw fail(key, "only the json profile takes a field path for \(key)") }
-                guard !path.isEmpty else { throw fail(key, "must not be empty") }
-                if key == "time" { format.timeField = path } else { format.stationField = path }
-            }
-            for q in Quantity.allCases {
-                guard let name = try string(q.rawValue) else { continue }
-                guard profile.isSingleValue || profile == .json else {
-                    throw fail(
-                        q.rawValue,
-                        "profile \(profile.rawValue) reads its own fields; \(q.rawValue) is for esphome, statestream and json"
-                    )
-                }
-                guard !name.isEmpty, !name.contains("/"), !name.contains("+"), !name.contains("#") else {
-                    throw fail(q.rawValue, "must be a non-empty name without '/', '+' or '#'")
-                }
-                format.names[q] = name
-            }
-            var readingsPerHour = InputConfiguration.defaultReadingsPerHour(profile)
-            if let (value, _) = values["readings_per_hour"] {
-                guard case .integer(let n) = value, (0...3600).contains(n) else {
-                    throw fail("readings_per_hour", "must be an integer 0...3600 (0: hours complete by time)")
-                }
-                readingsPerHour = n
-            }
-            guard let template = try string("topic") else { throw fail(nil, "[\(section)] needs a topic") }
-            switch InputTopic.make(template, for: format) {
-            case .failure(let problem): throw fail("topic", problem.reason)
-            case .success(let topic):
-                return InputConfiguration(name: name, topic: topic, format: format, readingsPerHour: readingsPerHour)
-            }
-        }
-    }
-
-    static let profileList = PayloadFormat.Profile.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-
     /// The line up to a `#` that is not inside a quoted string.
+    /// The inside of `[...]`: quoted strings, or integers, separated by commas (a comma may
+    /// end the list).
+    static func parseStrings(_ inside: String) -> Value? {
+        let numbers = inside.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let kept = numbers.last == "" && numbers.count > 1 ? Array(numbers.dropLast()) : numbers
+        if !kept.isEmpty, kept.allSatisfy({ Int($0) != nil }) { return .integers(kept.map { Int($0)! }) }
+        var items: [String] = []
+        var rest = Substring(inside)
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            if rest.isEmpty { return .strings(items) }
+            guard rest.first == "\"" else { return nil }
+            // The closing quote: the first one not escaped.
+            var end = rest.index(after: rest.startIndex)
+            var escaped = false
+            while end < rest.endIndex, escaped || rest[end] != "\"" {
+                escaped = !escaped && rest[end] == "\\"
+                end = rest.index(after: end)
+            }
+            guard end < rest.endIndex, case .string(let item)? = parseValue(String(rest[...end])) else { return nil }
+            items.append(item)
+            rest = rest[rest.index(after: end)...].drop { $0 == " " || $0 == "\t" }
+            if rest.isEmpty { return .strings(items) }
+            guard rest.first == "," else { return nil }
+            rest = rest.dropFirst()
+        }
+    }
+
     static func stripComment(_ line: String) -> String {
         var inString = false
         var escaped = false
@@ -377,6 +335,14 @@ public enum ConfigurationFile {
         if text == "true" { return .bool(true) }
         if text == "false" { return .bool(false) }
         if let n = Int(text.replacingOccurrences(of: "_", with: "")), !text.hasPrefix("_") { return .integer(n) }
+        if let first = text.utf8.first,
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+            let x = Double(text), x.isFinite
+        {
+            return .float(x)
+        }
+        if text.hasPrefix("["), text.hasSuffix("]") { return parseStrings(String(text.dropFirst().dropLast())) }
         guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else { return nil }
         var out = ""
         var escaped = false
@@ -398,45 +364,6 @@ public enum ConfigurationFile {
             }
         }
         return escaped ? nil : .string(out)
-    }
-}
-
-/// The reading topic filter and how to find the station id in a topic.
-public struct TopicPattern: Sendable, Equatable {
-    public let levels: [Substring]
-    public let stationLevel: Int
-    /// The literal text before and after the station level, e.g. `aq/` and `/reading`.
-    let prefix: String
-    let suffix: String
-
-    public init?(_ filter: String) {
-        guard Self.problem(readingFilter: filter) == nil else { return nil }
-        levels = filter.split(separator: "/", omittingEmptySubsequences: false)
-        stationLevel = levels.firstIndex(of: "+")!
-        prefix = levels[..<stationLevel].map { $0 + "/" }.joined()
-        suffix = levels[(stationLevel + 1)...].map { "/" + $0 }.joined()
-    }
-
-    static func problem(readingFilter filter: String) -> String? {
-        let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
-        if levels.filter({ $0 == "+" }).count != 1 {
-            return "must have exactly one + level (the station id), got \"\(filter)\""
-        }
-        if filter.contains("#") { return "must not contain #" }
-        if levels.contains(where: { $0 != "+" && $0.contains("+") }) { return "+ must stand alone in its level" }
-        return nil
-    }
-
-    /// The station id in `topic`, or nil when the topic does not match the filter: the literal
-    /// levels before and after the `+` must match and the station level holds no `/`.
-    public func station(in topic: String) -> String? {
-        var t = topic.utf8[...]
-        guard t.starts(with: prefix.utf8), t.count >= prefix.utf8.count + suffix.utf8.count else { return nil }
-        t = t.dropFirst(prefix.utf8.count)
-        guard t.reversed().starts(with: suffix.utf8.reversed()) else { return nil }
-        t = t.dropLast(suffix.utf8.count)
-        guard !t.contains(UInt8(ascii: "/")) else { return nil }
-        return String(decoding: t, as: UTF8.self)
     }
 }
 

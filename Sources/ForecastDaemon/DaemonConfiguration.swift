@@ -26,6 +26,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stationStateTopic = "aq/{station}/state"
     /// Optional weather forecasts per station (`+` = station id); empty: none, weather is held.
     public var weatherTopic = ""
+    /// Weather forecast services, one per area (`[weather_forecast.NAME]`); which stations each
+    /// serves is in ``forecast`` (``ForecastEngine/Settings/forecastAreas``). Read at start.
+    public var weatherForecasts: [WeatherForecastArea] = []
+    /// Home Assistant MQTT discovery (`[homeassistant]`). Read at start.
+    public var homeAssistant = HomeAssistantSettings()
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"
 

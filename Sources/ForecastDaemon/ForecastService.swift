@@ -19,23 +19,26 @@ public final class ForecastService: Service, @unchecked Sendable {
     public typealias Loader = @Sendable () throws -> (DaemonConfiguration, ModelFile, String)
 
     private let loader: Loader
-    private let logger: Logger
+    let logger: Logger
     private let notifier: ServiceNotifier
-    private let engine: ForecastEngine
-    private let lock = NSLock()
-    private var configuration: DaemonConfiguration
+    let engine: ForecastEngine
+    let lock = NSLock()
+    var configuration: DaemonConfiguration
     private let pattern: TopicPattern?
     private let weatherPattern: TopicPattern?
     /// The `[input.NAME]` subscriptions, tried in order after the reading topic.
     private let inputs: [InputConfiguration]
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
-    private let forecastTopic: (prefix: String, suffix: String)
-    private let stateTopic: (prefix: String, suffix: String)
+    let forecastTopic: (prefix: String, suffix: String)
+    let stateTopic: (prefix: String, suffix: String)
+    /// Home Assistant discovery, when `[homeassistant] enabled`; and the stations announced.
+    let discovery: HomeAssistantDiscovery?
+    var announced: Set<String> = []
     private var connectedBefore = false
     private var brokerState = "connecting to the broker"
     /// Which refusals get a journal line this minute (the counters have them all).
     private var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
-    private var connection: MQTTConnection?
+    var connection: MQTTConnection?
     /// The reading log's service: its writer takes every accepted reading.
     private let readingLog: ReadingLogService
     private var logWriter: ReadingLogWriter { readingLog.writer }
@@ -54,9 +57,11 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// `readingLog` must have been opened with the same configuration: its history rebuilds
     /// the station windows.
     /// `fewerInputs`: the models (and their names) for stations that do not send every input.
+    /// `version` is what Home Assistant's device and origin blocks say.
     public init(
         loader: @escaping Loader, readingLog: ReadingLogService, logger: Logger,
-        notifier: ServiceNotifier = ServiceNotifier(), fewerInputs: [(ModelFile, String)] = []
+        notifier: ServiceNotifier = ServiceNotifier(), fewerInputs: [(ModelFile, String)] = [],
+        version: String = "dev"
     ) throws {
         let (configuration, model, name) = try loader()
         let pattern = TopicPattern(configuration.readingTopic)
@@ -76,6 +81,16 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
+        if configuration.homeAssistant.enabled {
+            let (forecasts, states) = (forecastTopic, stateTopic)
+            discovery = HomeAssistantDiscovery(
+                settings: configuration.homeAssistant, horizonHours: configuration.forecast.horizonHours,
+                forecastTopic: { forecasts.prefix + $0 + forecasts.suffix },
+                stateTopic: { states.prefix + $0 + states.suffix }, statusTopic: configuration.statusTopic,
+                version: version)
+        } else {
+            discovery = nil
+        }
         self.readingLog = readingLog
         let history = readingLog.history
         inFlight = InFlightMessage(path: configuration.stateDirectory + "/in-flight")
@@ -109,6 +124,12 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
     }
 
+    /// The service that fetches the configured areas' weather forecasts into this engine.
+    public func weatherForecastService() -> WeatherForecastService {
+        WeatherForecastService(
+            areas: lock.withLock { configuration.weatherForecasts }, engine: engine, logger: logger)
+    }
+
     public func run() async throws {
         let config = lock.withLock { configuration }
         let settings = try Self.mqttSettings(config)
@@ -120,6 +141,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         if pattern != nil { try connection.subscribe(config.readingTopic, qos: 1) }
         if weatherPattern != nil { try connection.subscribe(config.weatherTopic, qos: 1) }
         for input in inputs { try connection.subscribe(input.topic.filter, qos: 1) }
+        if let discovery { try connection.subscribe(discovery.homeAssistantStatusTopic, qos: 1) }
         let topics = ([config.readingTopic] + inputs.map(\.topic.filter)).filter { !$0.isEmpty }
         logger.info(
             "connecting to broker",
@@ -173,6 +195,10 @@ public final class ForecastService: Service, @unchecked Sendable {
             return
         }
         defer { inFlight?.end() }
+        if let discovery, message.topic == discovery.homeAssistantStatusTopic {
+            if message.payload == Array("online".utf8) { announceAll() }
+            return
+        }
         #if DEBUG
             if let crashOn, message.payload.firstRange(of: crashOn) != nil { raise(SIGFPE) }
         #endif
@@ -211,11 +237,13 @@ public final class ForecastService: Service, @unchecked Sendable {
             )
             return
         }
+        if discovery != nil { withdraw(engine.takeExpired()) }
         switch outcome {
         case .rejected(let r):
             refuse(message, r, station: station, now: now)
-        case .accepted(let hour, let forecast, let waiting, let state):
-            if let forecast { station = forecast.station }
+        case .accepted(let id, let hour, let forecast, let waiting, let state):
+            // The payload's id for a profile that carries one (the topic names none then).
+            station = id
             if let state { publish(state, station: station) }
             if let forecast {
                 publish(forecast)
@@ -235,27 +263,6 @@ public final class ForecastService: Service, @unchecked Sendable {
             }
         }
         return nil
-    }
-
-    private func publish(_ state: StationState, station: String) {
-        try? connection?.publish(
-            topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station), qos: 1,
-            retain: true)
-    }
-
-    private func publish(_ forecast: StationForecast) {
-        let topic = forecastTopic.prefix + forecast.station + forecastTopic.suffix
-        do {
-            try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
-            logger.debug(
-                "forecast published",
-                metadata: [
-                    "station": "\(forecast.station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))",
-                ])
-        } catch {
-            logger.error(
-                "cannot publish forecast: \(error)", metadata: ["station": "\(forecast.station)", "topic": "\(topic)"])
-        }
     }
 
     /// Logs a refused reading (in the reading log's table, and in the journal within the limits).
@@ -298,11 +305,7 @@ public final class ForecastService: Service, @unchecked Sendable {
                     defer { restored = [] }
                     return restored
                 }
-                for f in rebuilt {
-                    try? connection?.publish(
-                        topic: forecastTopic.prefix + f.station + forecastTopic.suffix, payload: f.json(), qos: 1,
-                        retain: true)
-                }
+                for f in rebuilt { publish(f) }
             }
             notifier.status(statusLine())
         case .refused(let code, let reason, let retry):
@@ -421,7 +424,8 @@ public final class ForecastService: Service, @unchecked Sendable {
             let (config, model, name) = try loader()
             let old = lock.withLock { configuration }
             if old.needsRestart(toBecome: config) {
-                logger.warning("broker and topic settings changed; they take effect at the next restart")
+                logger.warning(
+                    "broker, topic, input or weather-forecast settings changed; they take effect at the next restart")
             }
             engine.replace(model: model, modelName: name, settings: config.forecast)
             lock.withLock { configuration.apply(forecastSettingsFrom: config) }

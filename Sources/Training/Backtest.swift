@@ -1,4 +1,5 @@
 import AirQuality
+import DeepRNN
 
 /// Scores a model on a history through the daemon's own path: every reading goes into a
 /// ``ForecastEngine`` (the same windows, gap rules, held or supplied weather, recursion and
@@ -20,6 +21,10 @@ public enum Backtest {
         /// The history's own observed weather for the hours ahead, as a perfect weather forecast
         /// on the weather topic would give (an upper bound).
         case observed
+        /// The observed weather with the errors of an ordinary forecast
+        /// (``Options/weatherErrors``, drawn from ``Options/weatherSeed``), a fresh forecast
+        /// from every origin hour, as a weather service on the weather topic would give.
+        case forecast
     }
 
     public struct Options: Sendable {
@@ -29,6 +34,11 @@ public enum Backtest {
         public var from: Int64 = .min
         public var to: Int64 = .max
         public var weather: Weather = .held
+        /// The errors and seed of `forecast` weather; each station draws from its own
+        /// generator (the seed and the station's name), so a station's forecasts do not depend
+        /// on which other stations are in the history.
+        public var weatherErrors = ForecastWeatherErrors()
+        public var weatherSeed: UInt64 = 1
         /// As the daemon's `readings_per_hour`: an hour is complete (and forecast from) when this
         /// many readings arrived for it or a later hour's reading did.
         public var readingsPerHour = 1
@@ -74,16 +84,24 @@ public enum Backtest {
             let engine = ForecastEngine(model: model, modelName: modelName, settings: settings)
             var scores = BacktestScores(horizon: options.horizon)
             var weatherGiven = Int64.min
+            var errors = SeededGenerator(seed: options.weatherSeed ^ Self.stableHash(station))
             for r in series {
                 guard r.hour >= options.from - warmUp, r.hour < options.to else { continue }
-                if options.weather == .observed, r.hour > weatherGiven {
+                if options.weather != .held, r.hour > weatherGiven {
                     weatherGiven = r.hour
-                    let ahead = (1...options.horizon).compactMap { k -> ReadingDecoder.WeatherHour? in
+                    var ahead = (1...options.horizon).compactMap { k -> ReadingDecoder.WeatherHour? in
                         truth(r.hour + Int64(k)).map { .init(time: (r.hour + Int64(k)) * 3600, features: $0) }
+                    }
+                    if options.weather == .forecast {
+                        // The errors walk on over the hours that are there; a missing hour is skipped.
+                        var raw = ahead.flatMap(\.features)
+                        options.weatherErrors.forecast(&raw, rows: ahead.count, using: &errors)
+                        let f = Feature.allCases.count
+                        for i in ahead.indices { ahead[i].features = Array(raw[(i * f)..<((i + 1) * f)]) }
                     }
                     engine.storeWeather(ahead, station: station, now: Double(r.time))
                 }
-                guard case .accepted(_, let forecast?, _, _) = engine.ingest(r, now: Double(r.time) + 1),
+                guard case .accepted(_, _, let forecast?, _, _) = engine.ingest(r, now: Double(r.time) + 1),
                     forecast.basedOnHour >= options.from, let origin = truth(forecast.basedOnHour)
                 else { continue }
                 let persistence = origin[Feature.pm25.rawValue]
@@ -102,6 +120,15 @@ public enum Backtest {
             report.pooled.merge(scores)
         }
         return report
+    }
+}
+
+extension Backtest {
+    /// FNV-1a of the name's bytes: the same on every run and machine (Swift's `Hasher` is not).
+    static func stableHash(_ name: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return h
     }
 }
 

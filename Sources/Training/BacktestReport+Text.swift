@@ -44,6 +44,21 @@ extension BacktestReport {
         return out
     }
 
+    /// Pooled RMSE gain and bias by horizon under each weather, one row each.
+    public static func comparison(_ reports: [(weather: String, report: BacktestReport)]) -> String {
+        guard let horizon = reports.first?.report.horizon else { return "" }
+        var out = "pooled RMSE gain % over persistence by weather and hours ahead (bias µg/m³ after /):\n"
+        out += pad("weather", 10, left: true) + (1...horizon).map { pad("h\($0)", 12) }.joined() + "\n"
+        for (weather, report) in reports {
+            out +=
+                pad(weather, 10, left: true)
+                + report.pooled.byHorizon.map {
+                    pad($0.count > 0 ? formatFixed($0.gain, 1) + " / " + formatFixed($0.bias, 1) : "-", 12)
+                }.joined() + "\n"
+        }
+        return out
+    }
+
     struct HorizonJSON: Codable {
         var horizon: Int
         var forecasts: Int

@@ -136,25 +136,51 @@ public struct RecursiveTrainer: Sendable {
             kind: recipe.optimizer, parameterCount: architecture.parameterCount,
             clipNorm: recipe.clipNorm)
 
-        /// Loads samples into the batch buffer: the rows, with the weather past the origin held.
-        func load(_ samples: ArraySlice<(segment: Int, origin: Int)>) {
+        // Forecast weather draws from generators of its own, so a recipe without it trains
+        // exactly as before; validation redraws the same errors every epoch.
+        let forecastWeather = recipe.forecastWeather
+        var trainingWeather = SeededGenerator(seed: seed ^ 0x5745_4154_4845_5231)
+        let validationWeather = SeededGenerator(seed: seed ^ 0x5745_4154_4845_5256)
+        var ahead = [Double]()
+        var encoded = [Double]()
+        /// Loads samples into the batch buffer: the rows, with the weather past the origin held,
+        /// or (a share of them, when the recipe says so and `weather` is given) as a forecast.
+        func load(_ samples: ArraySlice<(segment: Int, origin: Int)>, weather: inout SeededGenerator?) {
             for (b, sample) in samples.enumerated() {
                 let rows = data.rows[sample.segment]
                 let first = sample.origin - steps + 1
                 let base = b * rowsPerSample * f
                 for i in 0..<(rowsPerSample * f) { buffer[base + i] = rows[first * f + i] }
-                for r in steps..<rowsPerSample {
-                    for i in 0..<f where i != pm { buffer[base + r * f + i] = buffer[base + (steps - 1) * f + i] }
+                if let errors = forecastWeather, weather != nil,
+                    Double.random(in: 0..<1, using: &weather!) < errors.share
+                {
+                    let raw = series.segments[sample.segment].raw
+                    let rf = Feature.allCases.count
+                    let lead = (sample.origin + 1) * rf
+                    ahead.removeAll(keepingCapacity: true)
+                    ahead.append(contentsOf: raw[lead..<(lead + (hours - 1) * rf)])
+                    errors.forecast(&ahead, rows: hours - 1, using: &weather!)
+                    encoded = normalisation.normalised(inputs: encoding.encode(ahead))
+                    for r in 0..<(hours - 1) {
+                        for i in 0..<f where i != pm { buffer[base + (steps + r) * f + i] = encoded[r * f + i] }
+                    }
+                } else {
+                    for r in steps..<rowsPerSample {
+                        for i in 0..<f where i != pm { buffer[base + r * f + i] = buffer[base + (steps - 1) * f + i] }
+                    }
                 }
                 for k in 0..<hours { targets[b * hours + k] = data.targets[sample.segment][sample.origin + 1 + k] }
             }
         }
         /// The objective of `samples` under `net`; with `gradient` true, its gradient is left
         /// in `gradient`.
-        func pass(_ samples: ArraySlice<(segment: Int, origin: Int)>, _ net: StackedRNN, gradient wanted: Bool = true)
+        func pass(
+            _ samples: ArraySlice<(segment: Int, origin: Int)>, _ net: StackedRNN, gradient wanted: Bool = true,
+            weather: inout SeededGenerator?
+        )
             -> Double
         {
-            load(samples)
+            load(samples, weather: &weather)
             if wanted { for i in gradient.indices { gradient[i] = 0 } }
             let loss = buffer.withUnsafeBufferPointer { all in
                 targets.withUnsafeBufferPointer { t in
@@ -174,9 +200,10 @@ public struct RecursiveTrainer: Sendable {
         func validationLoss(_ net: StackedRNN) -> Double {
             var sum = 0.0
             var start = 0
+            var weather: SeededGenerator? = validationWeather
             while start < data.validation.count {
                 let end = min(start + batchSize, data.validation.count)
-                sum += pass(data.validation[start..<end], net, gradient: false)
+                sum += pass(data.validation[start..<end], net, gradient: false, weather: &weather)
                 start = end
             }
             return sum / Double(max(1, data.validation.count))
@@ -191,7 +218,9 @@ public struct RecursiveTrainer: Sendable {
             train: { batch, net, opt in
                 let start = batch * batchSize
                 let samples = order[start..<min(start + batchSize, perEpoch)]
-                let loss = pass(samples, net)
+                var weather: SeededGenerator? = trainingWeather
+                let loss = pass(samples, net, weather: &weather)
+                trainingWeather = weather!
                 opt.step(parameters: &net.parameters, gradient: gradient, batchSize: samples.count)
                 return loss
             },
@@ -201,13 +230,15 @@ public struct RecursiveTrainer: Sendable {
         let bestEpoch = outcome.bestEpoch
         let stopReason = outcome.stopReason
         // Residuals of the best weights on the validation samples, per horizon, on the
-        // target's own scale (log1p units for a log encoding).
+        // target's own scale (log1p units for a log encoding), with the weather held: the
+        // daemon's case without a weather forecast, and the wider one.
         var residuals = [[Double]](repeating: [], count: hours)
         var banded = [[[Double]]](repeating: [[Double]](repeating: [], count: Result.bandEdges.count + 1), count: hours)
         var start = 0
+        var held: SeededGenerator? = nil
         while start < data.validation.count {
             let end = min(start + batchSize, data.validation.count)
-            _ = pass(data.validation[start..<end], best, gradient: false)
+            _ = pass(data.validation[start..<end], best, gradient: false, weather: &held)
             for b in 0..<(end - start) {
                 for k in 0..<hours {
                     let span = normalisation.target.span

@@ -169,7 +169,7 @@ func cannedForecast(model: ModelFile, payload: (Int64) -> [UInt8], base: Int64) 
     for h in 0..<24 {
         let outcome = engine.ingest(
             station: "r0", payload: payload(base + Int64(h)), retained: false, now: Double(base + 30) * 3600)
-        if case .accepted(_, let forecast?, _, _) = outcome { return forecast.json() }
+        if case .accepted(_, _, let forecast?, _, _) = outcome { return forecast.json() }
     }
     throw CommandFailure("the engine made no forecast from 24 hours of readings")
 }

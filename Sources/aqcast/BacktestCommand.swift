@@ -39,10 +39,19 @@ struct BacktestCommand: ParsableCommand {
     var horizon = 8
 
     @Option(
-        help:
-            "Weather for the hours ahead: held (as the daemon without a weather topic) or observed (the history's own, an upper bound)."
-    )
+        help: """
+            Weather for the hours ahead: held (as the daemon without a weather forecast), forecast \
+            (the history's own with an ordinary forecast's errors, drawn from --weather-seed) or \
+            observed (the history's own, an upper bound); several, comma-separated, are each \
+            reported and then compared.
+            """)
     var weather: String = Backtest.Weather.held.rawValue
+
+    @Option(help: "Seed of the forecast weather's errors.")
+    var weatherSeed: UInt64 = 1
+
+    @Option(help: "The forecast weather's errors multiplied by this (2: a forecast twice as poor).")
+    var weatherErrorScale = 1.0
 
     @Option(help: "Missing hours interpolated in a window, as the daemon's max_gap_hours.")
     var maxGapHours = 3
@@ -61,8 +70,11 @@ struct BacktestCommand: ParsableCommand {
         guard (1...Forecaster.maximumHorizon).contains(horizon) else {
             throw ValidationError("--horizon must be 1...\(Forecaster.maximumHorizon), got \(horizon)")
         }
-        guard Backtest.Weather(rawValue: weather) != nil else {
-            throw ValidationError("--weather must be held or observed, got '\(weather)'")
+        for name in weathers where Backtest.Weather(rawValue: name) == nil {
+            throw ValidationError("--weather must be held, forecast or observed (comma-separated), got '\(name)'")
+        }
+        guard weatherErrorScale.isFinite, weatherErrorScale >= 0 else {
+            throw ValidationError("--weather-error-scale must be a number at least 0, got \(weatherErrorScale)")
         }
         for (name, value) in [("--from", from), ("--to", to)] {
             if let value, Self.hour(value) == nil {
@@ -86,29 +98,47 @@ struct BacktestCommand: ParsableCommand {
         var options = Backtest.Options()
         options.horizon = horizon
         options.maximumGapHours = maxGapHours
-        options.weather = Backtest.Weather(rawValue: weather)!
+        options.weatherSeed = weatherSeed
+        options.weatherErrors = ForecastWeatherErrors().scaled(by: weatherErrorScale)
         if let from { options.from = Self.hour(from)! }
         if let to { options.to = Self.hour(to)! }
         var rows: [String] = []
-        if forecasts != nil { rows.append("station,origin,horizon,time,truth,forecast,lower,upper,persistence") }
+        if forecasts != nil {
+            rows.append("weather,station,origin,horizon,time,truth,forecast,lower,upper,persistence")
+        }
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let report = Backtest.run(model: file, modelName: name, readings: readings, options: options) { r in
-            guard forecasts != nil else { return }
-            rows.append(
-                "\(r.station),\(isoHour(r.originHour)),\(r.horizon),\(isoHour(r.originHour + Int64(r.horizon))),"
-                    + "\(r.truth),\(r.forecast),\(r.lower),\(r.upper),\(r.persistence)")
+        var reports: [(weather: String, report: BacktestReport)] = []
+        for kind in weathers {
+            options.weather = Backtest.Weather(rawValue: kind)!
+            let report = Backtest.run(model: file, modelName: name, readings: readings, options: options) { r in
+                guard forecasts != nil else { return }
+                rows.append(
+                    "\(kind),\(r.station),\(isoHour(r.originHour)),\(r.horizon),"
+                        + "\(isoHour(r.originHour + Int64(r.horizon))),"
+                        + "\(r.truth),\(r.forecast),\(r.lower),\(r.upper),\(r.persistence)")
+            }
+            reports.append((kind, report))
         }
         if let forecasts { try writeText(rows.joined(separator: "\n") + "\n", to: forecasts) }
         if json {
-            print(report.json(model: file.identity(name: name), weather: weather))
-        } else {
-            let stations = report.stations.count
-            let span = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
-            print("model: \(file.identity(name: name))")
-            print(
-                "history: \(readings.count) readings, \(stations) stations\(span.isEmpty ? "" : ", origins \(span)") (UTC); weather \(weather)"
-            )
+            let each = reports.map { report in
+                report.report.json(model: file.identity(name: name), weather: report.weather)
+            }
+            print(each.count == 1 ? each[0] : "[" + each.joined(separator: ",") + "]")
+            return
+        }
+        let stations = reports.first?.report.stations.count ?? 0
+        let span = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }.joined(separator: " ")
+        print("model: \(file.identity(name: name))")
+        print(
+            "history: \(readings.count) readings, \(stations) stations\(span.isEmpty ? "" : ", origins \(span)") (UTC)")
+        for (kind, report) in reports {
+            let detail = kind == "forecast" ? " (errors ×\(weatherErrorScale), seed \(weatherSeed))" : ""
+            print("\nweather \(kind)\(detail)")
             print(report.table(), terminator: "")
         }
+        if reports.count > 1 { print("\n" + BacktestReport.comparison(reports), terminator: "") }
     }
+
+    var weathers: [String] { weather.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 }

@@ -101,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             forecasts = try ForecastService(
                 loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier,
-                fewerInputs: fewerInputs)
+                fewerInputs: fewerInputs, version: AQCastVersion.number)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
             throw Self.configurationExitCode
@@ -113,6 +113,7 @@ struct RunCommand: AsyncParsableCommand {
             services: [
                 .init(service: readingLog), .init(service: forecasts),
                 .init(service: SystemdHealthService(notifier: notifier, forecasts: forecasts)),
+                .init(service: forecasts.weatherForecastService()),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(20)

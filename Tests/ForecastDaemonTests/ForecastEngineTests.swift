@@ -46,7 +46,7 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
         let e = engine()
         for h in 0..<23 {
             guard
-                case .accepted(_, let f, let waiting, _) = e.ingest(
+                case .accepted(_, _, let f, let waiting, _) = e.ingest(
                     station: "s1", payload: payload(hour: start + Int64(h)), retained: false, now: now)
             else {
                 Issue.record("hour \(h) rejected")
@@ -57,7 +57,7 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
         }
         #expect(e.status(of: "s1") == "window incomplete: 23 of 24 hours up to \(isoHour(start + 22))")
         guard
-            case .accepted(_, let forecast?, nil, _) = e.ingest(
+            case .accepted(_, _, let forecast?, nil, _) = e.ingest(
                 station: "s1", payload: payload(hour: start + 23), retained: false, now: now)
         else {
             Issue.record("no forecast after 24 hours")
@@ -148,7 +148,7 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
         }
         #expect(e.snapshot().forecasts == 0)  // hour 23 has 1 of 4 readings
         guard
-            case .accepted(_, let f?, _, _) = e.ingest(
+            case .accepted(_, _, let f?, _, _) = e.ingest(
                 station: "s", payload: payload(hour: start + 24), retained: false, now: now)
         else {
             Issue.record("the next hour did not complete hour 23")
@@ -172,8 +172,13 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
             text.hasPrefix(
                 #"{"station":"roof-1","issued_at":"2026-11-27T18:33:00Z","based_on_hour":"2014-01-01T05:00:00Z","model":"m","#
             ))
-        #expect(text.contains(#"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0}"#))
-        #expect(text.contains(#"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5}"#))
+        #expect(
+            text.contains(
+                #"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0,"weather":"held"}"#
+            ))
+        #expect(
+            text.contains(
+                #"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5,"weather":"held"}"#))
         let object = try JSONSerialization.jsonObject(with: Data(f.json())) as? [String: Any]
         #expect((object?["hours"] as? [Any])?.count == 2)
     }
@@ -212,7 +217,7 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
     func forecast(_ e: ForecastEngine, station: String) -> StationForecast? {
         var last: StationForecast?
         for h in 0..<24 {
-            if case .accepted(_, let f?, _, _) = e.ingest(
+            if case .accepted(_, _, let f?, _, _) = e.ingest(
                 station: station, payload: payload(hour: start + Int64(h)), retained: false, now: now)
             {
                 last = f
@@ -270,7 +275,7 @@ extension Result where Failure == Rejection {
         let now = Double(start + 100) * 3600
         var states: [StationState] = []
         for h in 0..<26 {
-            if case .accepted(_, _, _, let state?) = e.ingest(
+            if case .accepted(_, _, _, _, let state?) = e.ingest(
                 station: "s", payload: payload(hour: start + Int64(h)), retained: false, now: now)
             {
                 states.append(state)
@@ -340,7 +345,7 @@ extension Result where Failure == Rejection {
         let e = engine(maximum: 3)
         for name in ["a", "b", "c"] {
             guard
-                case .accepted(_, _, _, let state?) = e.ingest(
+                case .accepted(_, _, _, _, let state?) = e.ingest(
                     station: name, payload: payload(hour: start), retained: false, now: now)
             else {
                 Issue.record("\(name) was not accepted with a state")
@@ -379,7 +384,7 @@ extension Result where Failure == Rejection {
         }
         #expect(e.snapshot().stations == 1)
         guard
-            case .accepted(_, _, let waiting?, _) = e.ingest(
+            case .accepted(_, _, _, let waiting?, _) = e.ingest(
                 station: "quiet", payload: payload(hour: start + 3), retained: false, now: later)
         else {
             Issue.record("the expired station's reading was refused")

@@ -52,14 +52,14 @@ import Testing
         var last: StationForecast?
         for h in 0..<24 {
             guard
-                case .accepted(_, nil, nil, _) = e.ingest(
+                case .accepted(_, _, nil, nil, _) = e.ingest(
                     station: "roof", payload: roof(start + Int64(h)), retained: false, now: now)
             else {
                 Issue.record("the weather-only message of the source was refused or forecast")
                 return
             }
             guard
-                case .accepted(_, let f, _, _) = e.ingest(
+                case .accepted(_, _, let f, _, _) = e.ingest(
                     station: "t1", payload: tasmota(start + Int64(h)), format: tasmotaFormat, retained: false, now: now)
             else {
                 Issue.record("hour \(h) of t1 refused")
@@ -119,7 +119,7 @@ import Testing
                     retained: false, now: t + 20
                 ).isAccepted)
             guard
-                case .accepted(_, let forecast, _, _) = e.ingest(
+                case .accepted(_, _, let forecast, _, _) = e.ingest(
                     station: "esp", payload: Array("30".utf8), format: f, quantity: .pm25, readingsPerHour: 1,
                     retained: false, now: t + 30)
             else {
@@ -182,7 +182,7 @@ import Testing
             let outcome = e.ingest(
                 station: station, payload: Array(payload(start + Int64(h)).utf8), format: format, quantity: quantity,
                 readingsPerHour: 1, retained: false, now: now)
-            guard case .accepted(_, let f, _, let state) = outcome else {
+            guard case .accepted(_, _, let f, _, let state) = outcome else {
                 Issue.record("hour \(h) of \(station) refused: \(outcome)")
                 return last
             }
@@ -218,6 +218,27 @@ import Testing
             thForecast.hours.count == 8 && thForecast.hours.allSatisfy { $0.lower <= $0.pm25 && $0.pm25 <= $0.upper })
     }
 
+    /// A station id from the payload (the json profile's `station` field) is what the outcome
+    /// names: the daemon publishes the station's state under it, not under the topic's empty id.
+    @Test func theOutcomeNamesTheStationThePayloadGave() throws {
+        let e = shippedEngine(fewerInputs: true)
+        var json = PayloadFormat(profile: .json)
+        json.timeField = "t"
+        json.stationField = "id"
+        json.names = [.pm25: "pm", .temperature: "temp", .humidity: "rh"]
+        let outcome = e.ingest(
+            station: "",
+            payload: Array(#"{"id": "node-7", "t": \#(start * 3600), "pm": 40, "temp": 5, "rh": 60}"#.utf8),
+            format: json, readingsPerHour: 1, retained: false, now: now)
+        guard case .accepted(let station, _, nil, let waiting?, let state?) = outcome else {
+            Issue.record("not accepted as the first hour of a window: \(outcome)")
+            return
+        }
+        #expect(station == "node-7")
+        #expect(waiting.hasPrefix("window incomplete"))
+        #expect(state.json(station: station).starts(with: Array(#"{"station":"node-7","state":"waiting""#.utf8)))
+    }
+
     @Test func aWindowWithSomeHoursLackingAnInputUsesTheModelWithoutIt() throws {
         let e = shippedEngine(fewerInputs: true)
         // Whole readings for 20 hours, then four without pressure and wind.
@@ -227,7 +248,7 @@ import Testing
         var last: StationForecast?
         for h in 20..<24 {
             let text = #"{"time": \#((start + Int64(h)) * 3600), "pm25": 50, "dew_point": -5, "temperature": 3}"#
-            if case .accepted(_, let f?, _, _) = e.ingest(
+            if case .accepted(_, _, let f?, _, _) = e.ingest(
                 station: "s", payload: Array(text.utf8), retained: false, now: now)
             {
                 last = f

@@ -73,7 +73,7 @@ import Testing
         let engine = ForecastEngine(model: model, modelName: "m", settings: .init())
         var published: [Int64: StationForecast] = [:]
         for r in Self.readings.sorted(by: { $0.time < $1.time }) {
-            if case .accepted(_, let f?, _, _) = engine.ingest(r, now: Double(r.time) + 1) {
+            if case .accepted(_, _, let f?, _, _) = engine.ingest(r, now: Double(r.time) + 1) {
                 published[f.basedOnHour] = f
             }
         }
@@ -117,6 +117,29 @@ import Testing
         #expect(held.pooled.byHorizon[7].rmse != observed.pooled.byHorizon[7].rmse)
         // One hour ahead the weather is the origin's either way.
         #expect(held.pooled.byHorizon[0].rmse == observed.pooled.byHorizon[0].rmse)
+    }
+
+    /// Forecast weather is the observed weather with errors from a seed: the same seed gives the
+    /// same forecasts, another seed others, and errors of nought give the observed weather's.
+    @Test func forecastWeatherIsObservedWeatherWithSeededErrors() {
+        var options = Backtest.Options()
+        options.from = hourContaining(try! RFC3339.parse("2016-01-20T00:00:00Z".utf8).get())
+        options.weather = .observed
+        let observed = Backtest.run(model: model, modelName: "m", readings: Self.readings, options: options)
+        options.weather = .forecast
+        func run() -> [Double] {
+            Backtest.run(model: model, modelName: "m", readings: Self.readings, options: options).pooled.byHorizon
+                .map(\.squaredModel)
+        }
+        let first = run()
+        #expect(run() == first)
+        options.weatherSeed = 2
+        let other = run()
+        #expect(other != first)
+        #expect(first[0] == other[0], "one hour ahead uses the origin's weather")
+        options.weatherErrors = ForecastWeatherErrors().scaled(by: 0)
+        #expect(run() == observed.pooled.byHorizon.map(\.squaredModel))
+        #expect(first != observed.pooled.byHorizon.map(\.squaredModel))
     }
 }
 

@@ -84,6 +84,27 @@ import Testing
 
     /// A model for fewer inputs: the encoding drops the weather it does not take, the network
     /// is trained on what is left, and its file says so and forecasts from six-feature windows.
+    /// A recipe without forecast weather trains exactly as before (its errors draw from a
+    /// generator of their own); with it, the model differs, and the file says so.
+    @Test func forecastWeatherTrainingChangesOnlyTheRecipesThatAskForIt() throws {
+        var none = Self.recipe
+        none.epochs = 1
+        none.samplesPerEpoch = 256
+        none.forecastWeather = nil
+        var never = none
+        never.forecastWeather = ForecastWeatherErrors(share: 0)
+        var always = none
+        always.forecastWeather = ForecastWeatherErrors(share: 1)
+        let a = RecursiveTrainer(recipe: none, seed: 5).train(Self.series, encoding: .logVector)
+        let b = RecursiveTrainer(recipe: never, seed: 5).train(Self.series, encoding: .logVector)
+        let c = RecursiveTrainer(recipe: always, seed: 5).train(Self.series, encoding: .logVector)
+        #expect(a.network.parameters == b.network.parameters)
+        #expect(a.network.parameters != c.network.parameters)
+        let encoded = String(decoding: try JSONEncoder().encode(always), as: UTF8.self)
+        #expect(encoded.contains("\"forecastWeather\""))
+        #expect(!String(decoding: try JSONEncoder().encode(none), as: UTF8.self).contains("forecastWeather"))
+    }
+
     @Test func aModelForFewerInputsTakesOnlyThose() throws {
         let reduced = InputEncoding(pm25: .log1p, wind: .vector, weather: [.temperature, .dewPoint])
         #expect(reduced.weather == [.dewPoint, .temperature], "kept in feature order")

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Where a forecast hour's weather came from.
+public enum HourWeather: Sendable, Equatable {
+    /// Held at the last observed hour.
+    case held
+    /// The station's weather-forecast topic.
+    case topic
+    /// The weather forecast service of `area`, in its forecast issued (fetched) at `issuedAt`.
+    case service(area: String, issuedAt: Double)
+
+    /// As published per hour: `held`, `topic`, `service`.
+    public var name: String {
+        switch self {
+        case .held: "held"
+        case .topic: "topic"
+        case .service: "service"
+        }
+    }
+}
+
+/// An area's latest weather forecast from its service: raw features by hour.
+struct AreaWeather {
+    var hours: [Int64: [Double]]
+    var issuedAt: Double
+}
+
+extension ForecastEngine {
+    /// Stores a station's weather forecast for the hours ahead; returns how many hours it holds
+    /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
+    /// Retained weather forecasts are fine: a forecast is naturally the latest state.
+    public func ingestWeather(station: String, payload: [UInt8], now: Double) -> Result<Int, Rejection> {
+        lock.lock()
+        defer { lock.unlock() }
+        let hours: [ReadingDecoder.WeatherHour]
+        switch ReadingDecoder.decodeWeather(payload, station: station) {
+        case .failure(let r):
+            counters.rejected[r.code, default: 0] += 1
+            return .failure(r)
+        case .success(let h): hours = h
+        }
+        if let refused = admit(station, now: now) {
+            counters.rejected[refused.code, default: 0] += 1
+            return .failure(refused)
+        }
+        store(hours, station: station, now: now)
+        return .success(stations[station]!.weather.count)
+    }
+
+    /// Stores a station's expected weather for the hours ahead, as ``ingestWeather(station:payload:now:)``
+    /// does once the payload is read (the backtest gives it the history's observed weather).
+    public func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        store(hours, station: station, now: now)
+    }
+
+    func store(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
+        if stations[station] == nil { stations[station] = newStation(now: now) }
+        let newest = stations[station]!.window.newestHour ?? .min
+        for h in hours where h.hour > newest { stations[station]!.weather[h.hour] = h.features }
+        if stations[station]!.weather.count > 96 {
+            let keep = stations[station]!.weather.keys.sorted().suffix(96)
+            stations[station]!.weather = stations[station]!.weather.filter { keep.contains($0.key) }
+        }
+    }
+
+    /// Stores an area's weather forecast from its service (`issuedAt`: when it was fetched),
+    /// for every station of the area: its hours replace those of the area's last forecast, which
+    /// keeps the hours the new one does not cover (a forecast that stops coming is used while its
+    /// hours last, then the weather is held); the newest 96 hours are kept.
+    public func storeAreaWeather(_ hours: [ReadingDecoder.WeatherHour], area: String, issuedAt: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        var stored = areas[area] ?? AreaWeather(hours: [:], issuedAt: issuedAt)
+        for h in hours { stored.hours[h.hour] = h.features }
+        if stored.hours.count > 96 {
+            let keep = Set(stored.hours.keys.sorted().suffix(96))
+            stored.hours = stored.hours.filter { keep.contains($0.key) }
+        }
+        stored.issuedAt = issuedAt
+        areas[area] = stored
+    }
+
+    /// The weather expected for each hour after `hour` (nil: held) and where it came from: the
+    /// station's own weather-forecast topic first, then its area's service; nil when there is
+    /// neither (every hour held).
+    func expectedWeather(_ s: inout Station, station: String, after hour: Int64) -> ([[Double]?]?, [HourWeather]) {
+        let area = settings.forecastArea(of: station).flatMap { name in areas[name].map { (name, $0) } }
+        guard !s.weather.isEmpty || area != nil else { return (nil, []) }
+        if !s.weather.isEmpty { s.weather = s.weather.filter { $0.key > hour } }
+        var expected: [[Double]?] = []
+        var sources: [HourWeather] = []
+        for k in 1...settings.horizonHours {
+            let t = hour + Int64(k)
+            if let w = s.weather[t] {
+                expected.append(w)
+                sources.append(.topic)
+            } else if let (name, forecast) = area, let w = forecast.hours[t] {
+                expected.append(w)
+                sources.append(.service(area: name, issuedAt: forecast.issuedAt))
+            } else {
+                expected.append(nil)
+                sources.append(.held)
+            }
+        }
+        return (expected, sources)
+    }
+}

@@ -1,0 +1,65 @@
+import AirQuality
+import Foundation
+import MQTTClient
+
+/// What the service publishes: forecasts and states (retained, QoS 1), and the Home Assistant
+/// discovery configs of the stations they are for.
+extension ForecastService {
+    func publish(_ state: StationState, station: String) {
+        announce(station)
+        try? connection?.publish(
+            topic: stateTopic.prefix + station + stateTopic.suffix, payload: state.json(station: station), qos: 1,
+            retain: true)
+    }
+
+    func publish(_ forecast: StationForecast) {
+        announce(forecast.station)
+        let topic = forecastTopic.prefix + forecast.station + forecastTopic.suffix
+        do {
+            try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
+            logger.debug(
+                "forecast published",
+                metadata: [
+                    "station": "\(forecast.station)", "topic": "\(topic)", "hour": "\(isoHour(forecast.basedOnHour))",
+                ])
+        } catch {
+            logger.error(
+                "cannot publish forecast: \(error)", metadata: ["station": "\(forecast.station)", "topic": "\(topic)"])
+        }
+    }
+
+    /// Publishes `station`'s discovery configs the first time it is published for.
+    func announce(_ station: String) {
+        guard let discovery else { return }
+        let new = lock.withLock { announced.insert(station).inserted }
+        guard new else { return }
+        for (topic, payload) in discovery.configs(for: station) {
+            try? connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
+        }
+        logger.debug("announced to Home Assistant", metadata: ["station": "\(station)"])
+    }
+
+    /// Publishes every announced station's configs again: Home Assistant (re)started.
+    func announceAll() {
+        guard let discovery else { return }
+        let stations = lock.withLock { announced }.sorted()
+        for station in stations {
+            for (topic, payload) in discovery.configs(for: station) {
+                try? connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
+            }
+        }
+        logger.info("Home Assistant is online: discovery published again", metadata: ["stations": "\(stations.count)"])
+    }
+
+    /// Removes the entities of stations that left memory (an empty retained config each).
+    func withdraw(_ expired: [String]) {
+        guard let discovery, !expired.isEmpty else { return }
+        let gone = lock.withLock { expired.filter { announced.remove($0) != nil } }
+        for station in gone {
+            for topic in discovery.topics(for: station) {
+                try? connection?.publish(topic: topic, payload: [], qos: 1, retain: true)
+            }
+            logger.info("station expired: removed from Home Assistant", metadata: ["station": "\(station)"])
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import AirQuality
+import Foundation
+
+/// The `[homeassistant]` section: whether the daemon announces its stations to Home
+/// Assistant through MQTT discovery, under which prefix, and which hours ahead become sensors.
+public struct HomeAssistantSettings: Sendable, Equatable {
+    public var enabled = false
+    public var discoveryPrefix = "homeassistant"
+    public var horizons = [1, 3, 8]
+
+    public init() {}
+}
+
+/// Home Assistant's MQTT discovery for the daemon's stations
+/// (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery): one device per station,
+/// with a sensor for the forecast at each chosen hour ahead and one for the station's state,
+/// each a retained config message on `<prefix>/sensor/<node>/<object>/config`. An empty
+/// retained config removes the entity; Home Assistant asks for every config again by
+/// publishing `online` on `<prefix>/status`.
+///
+/// The sensors read our own topics: the forecast (`value_template` into its `hours`), the
+/// state, and availability from the status topic (`online`/`offline`, Home Assistant's
+/// defaults). Each has a stable `unique_id` and `default_entity_id` (which replaced the
+/// deprecated `object_id` in Home Assistant 2025.10) made from the station id, and an
+/// `origin` block naming aqcast.
+public struct HomeAssistantDiscovery: Sendable {
+    public var settings: HomeAssistantSettings
+    /// Hours the daemon forecasts: a sensor past them would have no value.
+    public var horizonHours: Int
+    public var forecastTopic: @Sendable (String) -> String
+    public var stateTopic: @Sendable (String) -> String
+    public var statusTopic: String
+    public var version: String
+
+    /// Where Home Assistant says it (re)started.
+    public var homeAssistantStatusTopic: String { settings.discoveryPrefix + "/status" }
+
+    /// The node id for `station`: `aqcast_` and the id when it is only letters, digits, `_` and `-`
+    /// (lower case: what discovery topics and entity ids allow), else the id lowered with the rest
+    /// as `_` and a hash of the id, so two ids never share one.
+    public static func node(_ station: String) -> String {
+        guard !station.unicodeScalars.allSatisfy(isSafe) else { return "aqcast_" + station }
+        let slug = String(String.UnicodeScalarView(station.lowercased().unicodeScalars.map { isSafe($0) ? $0 : "_" }))
+        return hashed(slug, station)
+    }
+
+    private static func hashed(_ slug: String, _ station: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in station.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return "aqcast_" + slug.lowercased() + "_" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private static func isSafe(_ s: Unicode.Scalar) -> Bool {
+        (s >= "a" && s <= "z") || (s >= "0" && s <= "9") || s == "_" || s == "-"
+    }
+
+    /// The horizons that get a sensor: the chosen ones the daemon forecasts.
+    var horizons: [Int] { settings.horizons.filter { (1...horizonHours).contains($0) } }
+
+    /// The config topics of `station`'s entities.
+    public func topics(for station: String) -> [String] {
+        let node = Self.node(station)
+        return (horizons.map { "pm25_h\($0)" } + ["state"]).map {
+            "\(settings.discoveryPrefix)/sensor/\(node)/\($0)/config"
+        }
+    }
+
+    /// Every config message for `station`: topic and JSON payload.
+    public func configs(for station: String) -> [(topic: String, payload: [UInt8])] {
+        let node = Self.node(station)
+        let device: [String: Any] = [
+            "identifiers": [node], "name": "\(station) air quality", "manufacturer": "aqcast",
+            "model": "PM2.5 forecast", "sw_version": version,
+        ]
+        let origin: [String: Any] = ["name": "aqcast", "sw_version": version]
+        func common(_ object: String, name: String) -> [String: Any] {
+            [
+                "name": name, "unique_id": "\(node)_\(object)", "default_entity_id": "sensor.\(node)_\(object)",
+                "availability_topic": statusTopic, "payload_available": "online", "payload_not_available": "offline",
+                "device": device, "origin": origin,
+            ]
+        }
+        var out: [(String, [String: Any])] = []
+        for h in horizons {
+            var c = common("pm25_h\(h)", name: "PM2.5 in \(h) h")
+            let hour = "value_json.hours[\(h - 1)]"
+            c["state_topic"] = forecastTopic(station)
+            c["value_template"] = "{{ \(hour).pm25 }}"
+            c["json_attributes_topic"] = forecastTopic(station)
+            c["json_attributes_template"] =
+                "{{ {'valid_time': \(hour).time, 'lower': \(hour).lower, 'upper': \(hour).upper, "
+                + "'based_on_hour': value_json.based_on_hour, 'issued_at': value_json.issued_at, "
+                + "'weather': \(hour).weather, 'model': value_json.model} | tojson }}"
+            c["device_class"] = "pm25"
+            c["unit_of_measurement"] = "µg/m³"
+            c["state_class"] = "measurement"
+            c["suggested_display_precision"] = 1
+            out.append(("pm25_h\(h)", c))
+        }
+        var state = common("state", name: "Forecast state")
+        state["state_topic"] = stateTopic(station)
+        state["value_template"] = "{{ value_json.state }}"
+        state["json_attributes_topic"] = stateTopic(station)
+        state["json_attributes_template"] =
+            "{{ {'reason': value_json.reason | default(''), 'model_inputs': value_json.model_inputs | default('')} | tojson }}"
+        state["device_class"] = "enum"
+        state["options"] = ["forecasting", "waiting"]
+        state["entity_category"] = "diagnostic"
+        out.append(("state", state))
+        return out.map { object, config in
+            let data =
+                (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data()
+            return ("\(settings.discoveryPrefix)/sensor/\(node)/\(object)/config", [UInt8](data))
+        }
+    }
+}
