@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "ForecastDaemon",
             dependencies: [
-                "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog",
+                "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog", "Training",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

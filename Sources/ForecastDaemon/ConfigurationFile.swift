@@ -102,6 +102,13 @@ public enum ConfigurationFile {
                     ? nil : "must contain {station} and no wildcards"
             },
             "weather": string(\.weatherTopic) { $0.isEmpty ? nil : TopicPattern.problem(readingFilter: $0) },
+            "accuracy": string(\.accuracyTopic) {
+                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
+                    ? nil : "must contain {station} and no wildcards"
+            },
+            "network_accuracy": string(\.networkAccuracyTopic) {
+                !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards"
+            },
             "status": string(\.statusTopic) {
                 !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards"
             },
@@ -116,6 +123,7 @@ public enum ConfigurationFile {
             "station_expiry_hours": integer(\.forecast.stationExpiryHours, 1...87_600),
         ],
         "model": ["path": string(\.modelPath), "fewer_inputs": bool(\.fewerInputModels)],
+        "accuracy": ["interval_seconds": integer(\.accuracyIntervalSeconds, 0...86_400)],
         "homeassistant": [
             "enabled": bool(\.homeAssistant.enabled),
             "discovery_prefix": string(\.homeAssistant.discoveryPrefix) {

@@ -31,6 +31,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var weatherForecasts: [WeatherForecastArea] = []
     /// Home Assistant MQTT discovery (`[homeassistant]`). Read at start.
     public var homeAssistant = HomeAssistantSettings()
+    /// Where each station's live accuracy goes (retained); `{station}` is the station id.
+    public var accuracyTopic = "aq/{station}/accuracy"
+    /// Where the whole network's live accuracy goes (retained).
+    public var networkAccuracyTopic = "aq/aqcast/accuracy"
+    /// How often the published forecasts are scored and the accuracy published (seconds; 0:
+    /// never). Read at start.
+    public var accuracyIntervalSeconds = 300
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"
 

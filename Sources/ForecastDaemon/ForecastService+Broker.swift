@@ -1,9 +1,69 @@
 import Foundation
 import MQTTClient
 
-/// The broker connection's settings from the daemon's configuration: the password from its
-/// file or the systemd credential, TLS files, and the `offline` last will.
+/// The broker connection: its settings from the daemon's configuration (the password from its
+/// file or the systemd credential, TLS files, and the `offline` last will), and its events.
 extension ForecastService {
+    /// Runs on the MQTT network thread for connection changes.
+    func handle(_ event: MQTTEvent) {
+        let config = lock.withLock { configuration }
+        let broker = "\(config.brokerHost):\(config.brokerPort)"
+        switch event {
+        case .connected(let sessionPresent):
+            lock.withLock { brokerState = "connected to \(broker)" }
+            logger.info(
+                "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
+            try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
+            let first = lock.withLock {
+                defer { connectedBefore = true }
+                return !connectedBefore
+            }
+            if first {
+                let rebuilt = lock.withLock {
+                    defer { restored = [] }
+                    return restored
+                }
+                for f in rebuilt { publish(f) }
+            }
+            notifier.status(statusLine())
+        case .refused(let code, let reason, let retry):
+            lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
+            logger.error(
+                "broker refused the connection: \(reason); retrying in \(retry) s",
+                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+            notifier.status(statusLine())
+        case .fellBackToMQTT311(let reason):
+            logger.notice(
+                "the broker does not speak MQTT v5 (\(reason)); using MQTT 3.1.1", metadata: ["broker": "\(broker)"])
+        case .failure(let reason):
+            let hint: String
+            if reason.contains("host name verification failed") {
+                hint =
+                    " (the broker's certificate is not issued for \(config.brokerHost); set host to a name it carries)"
+            } else if reason.contains("certificate verify failed") {
+                hint = " (the broker's certificate is not signed by tls_ca_file, has expired, or names another host)"
+            } else {
+                hint = ""
+            }
+            lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
+            logger.error(
+                "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
+            notifier.status(statusLine())
+        case .disconnected(0, _):
+            lock.withLock { brokerState = "disconnected from \(broker)" }
+            logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
+        case .disconnected(let code, let reason):
+            lock.withLock { brokerState = "reconnecting to \(broker): \(reason)" }
+            logger.warning(
+                "broker connection lost, reconnecting: \(reason)",
+                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+            notifier.status(statusLine())
+        }
+    }
+
+    /// Whether this refusal gets a journal line (``RejectionLogLimiter``); says once a minute
+    /// that lines are being held back, and what was held back when the minute is over.
+
     /// The systemd credential the unit passes (`LoadCredential=mqtt-password`), used when no
     /// password file is configured.
     static let passwordCredential = "mqtt-password"

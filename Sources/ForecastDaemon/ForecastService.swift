@@ -20,12 +20,12 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     private let loader: Loader
     let logger: Logger
-    private let notifier: ServiceNotifier
+    let notifier: ServiceNotifier
     let engine: ForecastEngine
     let lock = NSLock()
     var configuration: DaemonConfiguration
-    private let pattern: TopicPattern?
-    private let weatherPattern: TopicPattern?
+    let pattern: TopicPattern?
+    let weatherPattern: TopicPattern?
     /// The `[input.NAME]` subscriptions, tried in order after the reading topic.
     private let inputs: [InputConfiguration]
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
@@ -34,16 +34,16 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// Home Assistant discovery, when `[homeassistant] enabled`; and the stations announced.
     let discovery: HomeAssistantDiscovery?
     var announced: Set<String> = []
-    private var connectedBefore = false
-    private var brokerState = "connecting to the broker"
+    var connectedBefore = false
+    var brokerState = "connecting to the broker"
     /// Which refusals get a journal line this minute (the counters have them all).
-    private var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
+    var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
     var connection: MQTTConnection?
     /// The reading log's service: its writer takes every accepted reading.
-    private let readingLog: ReadingLogService
-    private var logWriter: ReadingLogWriter { readingLog.writer }
+    let readingLog: ReadingLogService
+    var logWriter: ReadingLogWriter { readingLog.writer }
     /// Forecasts rebuilt from the log at start, published at the first connection.
-    private var restored: [StationForecast] = []
+    var restored: [StationForecast] = []
     /// The message being handled, noted so that one which kills the process is refused after
     /// the restart instead of killing it again.
     private let inFlight: InFlightMessage?
@@ -83,10 +83,12 @@ public final class ForecastService: Service, @unchecked Sendable {
         stateTopic = split(configuration.stationStateTopic)
         if configuration.homeAssistant.enabled {
             let (forecasts, states) = (forecastTopic, stateTopic)
+            let accuracy: (prefix: String, suffix: String) = split(configuration.accuracyTopic)
             discovery = HomeAssistantDiscovery(
                 settings: configuration.homeAssistant, horizonHours: configuration.forecast.horizonHours,
                 forecastTopic: { forecasts.prefix + $0 + forecasts.suffix },
-                stateTopic: { states.prefix + $0 + states.suffix }, statusTopic: configuration.statusTopic,
+                stateTopic: { states.prefix + $0 + states.suffix },
+                accuracyTopic: { accuracy.prefix + $0 + accuracy.suffix }, statusTopic: configuration.statusTopic,
                 version: version)
         } else {
             discovery = nil
@@ -122,6 +124,23 @@ public final class ForecastService: Service, @unchecked Sendable {
                 "model for fewer inputs loaded",
                 metadata: ["model": "\(file.identity(name: name))", "inputs": "\(file.inputEncoding.inputsName)"])
         }
+    }
+
+    /// The service that scores the published forecasts and publishes their accuracy.
+    public func accuracyService() -> AccuracyService {
+        let config = lock.withLock { configuration }
+        let marker = config.accuracyTopic.range(of: "{station}")!
+        let (prefix, suffix) = (
+            String(config.accuracyTopic[..<marker.lowerBound]), String(config.accuracyTopic[marker.upperBound...])
+        )
+        let writer = logWriter
+        return AccuracyService(
+            interval: Double(config.accuracyIntervalSeconds), horizon: config.forecast.horizonHours,
+            log: { writer.log },
+            publish: { [weak self] topic, payload in
+                try? self?.connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
+            },
+            stationTopic: { prefix + $0 + suffix }, networkTopic: config.networkAccuracyTopic, logger: logger)
     }
 
     /// The service that fetches the configured areas' weather forecasts into this engine.
@@ -263,106 +282,6 @@ public final class ForecastService: Service, @unchecked Sendable {
             }
         }
         return nil
-    }
-
-    /// Logs a refused reading (in the reading log's table, and in the journal within the limits).
-    private func refuse(
-        _ message: MQTTMessage, _ r: Rejection, station: String? = nil, now: Double = Date().timeIntervalSince1970
-    ) {
-        let station =
-            station ?? pattern?.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
-        logWriter.enqueueRejected(
-            .init(
-                arrived: now, station: RejectionLogLimiter.printable(station),
-                topic: RejectionLogLimiter.printable(message.topic),
-                code: r.code.rawValue, reason: r.reason, payloadBytes: message.payload.count))
-        guard shouldLogRejection(station: station, code: r.code, now: now) else { return }
-        logger.warning(
-            "reading rejected: \(r.reason)",
-            metadata: [
-                "station": "\(RejectionLogLimiter.printable(station))",
-                "topic": "\(RejectionLogLimiter.printable(message.topic))",
-                "reason": "\(r.code.rawValue)",
-            ])
-    }
-
-    /// Runs on the MQTT network thread for connection changes.
-    private func handle(_ event: MQTTEvent) {
-        let config = lock.withLock { configuration }
-        let broker = "\(config.brokerHost):\(config.brokerPort)"
-        switch event {
-        case .connected(let sessionPresent):
-            lock.withLock { brokerState = "connected to \(broker)" }
-            logger.info(
-                "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
-            try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
-            let first = lock.withLock {
-                defer { connectedBefore = true }
-                return !connectedBefore
-            }
-            if first {
-                let rebuilt = lock.withLock {
-                    defer { restored = [] }
-                    return restored
-                }
-                for f in rebuilt { publish(f) }
-            }
-            notifier.status(statusLine())
-        case .refused(let code, let reason, let retry):
-            lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
-            logger.error(
-                "broker refused the connection: \(reason); retrying in \(retry) s",
-                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
-            notifier.status(statusLine())
-        case .fellBackToMQTT311(let reason):
-            logger.notice(
-                "the broker does not speak MQTT v5 (\(reason)); using MQTT 3.1.1", metadata: ["broker": "\(broker)"])
-        case .failure(let reason):
-            let hint: String
-            if reason.contains("host name verification failed") {
-                hint =
-                    " (the broker's certificate is not issued for \(config.brokerHost); set host to a name it carries)"
-            } else if reason.contains("certificate verify failed") {
-                hint = " (the broker's certificate is not signed by tls_ca_file, has expired, or names another host)"
-            } else {
-                hint = ""
-            }
-            lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
-            logger.error(
-                "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
-            notifier.status(statusLine())
-        case .disconnected(0, _):
-            lock.withLock { brokerState = "disconnected from \(broker)" }
-            logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
-        case .disconnected(let code, let reason):
-            lock.withLock { brokerState = "reconnecting to \(broker): \(reason)" }
-            logger.warning(
-                "broker connection lost, reconnecting: \(reason)",
-                metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
-            notifier.status(statusLine())
-        }
-    }
-
-    /// Whether this refusal gets a journal line (``RejectionLogLimiter``); says once a minute
-    /// that lines are being held back, and what was held back when the minute is over.
-    private func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
-        reportHeldBackRejections(now: now)
-        let verdict = lock.withLock { rejectionLog.admit(station: station, code: code) }
-        if verdict == .holdBack(first: true) {
-            logger.warning(
-                "more refused readings than the journal takes this minute; the rest are counted, not logged",
-                metadata: ["per_station": "\(RejectionLogLimiter.perStation)", "total": "\(RejectionLogLimiter.total)"])
-        }
-        return verdict == .log
-    }
-
-    /// The counts of the refusals held back in the minute that ended, as one line.
-    func reportHeldBackRejections(now: Double = Date().timeIntervalSince1970) {
-        guard let counts = lock.withLock({ rejectionLog.endedMinute(now: now) }) else { return }
-        var metadata: Logger.Metadata = ["held_back": "\(counts.values.reduce(0, +))"]
-        for (code, n) in counts { metadata[code.rawValue] = "\(n)" }
-        logger.warning(
-            "refused readings not logged in the last minute: \(counts.values.reduce(0, +))", metadata: metadata)
     }
 
     // MARK: tasks

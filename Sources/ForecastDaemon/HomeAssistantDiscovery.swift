@@ -13,7 +13,8 @@ public struct HomeAssistantSettings: Sendable, Equatable {
 
 /// Home Assistant's MQTT discovery for the daemon's stations
 /// (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery): one device per station,
-/// with a sensor for the forecast at each chosen hour ahead and one for the station's state,
+/// with a sensor for the forecast at each chosen hour ahead, one for the station's state and one
+/// for the 7-day RMSE gain over persistence of its live accuracy,
 /// each a retained config message on `<prefix>/sensor/<node>/<object>/config`. An empty
 /// retained config removes the entity; Home Assistant asks for every config again by
 /// publishing `online` on `<prefix>/status`.
@@ -29,6 +30,7 @@ public struct HomeAssistantDiscovery: Sendable {
     public var horizonHours: Int
     public var forecastTopic: @Sendable (String) -> String
     public var stateTopic: @Sendable (String) -> String
+    public var accuracyTopic: @Sendable (String) -> String
     public var statusTopic: String
     public var version: String
 
@@ -61,7 +63,7 @@ public struct HomeAssistantDiscovery: Sendable {
     /// The config topics of `station`'s entities.
     public func topics(for station: String) -> [String] {
         let node = Self.node(station)
-        return (horizons.map { "pm25_h\($0)" } + ["state"]).map {
+        return (horizons.map { "pm25_h\($0)" } + ["state", "gain_7d"]).map {
             "\(settings.discoveryPrefix)/sensor/\(node)/\($0)/config"
         }
     }
@@ -74,40 +76,52 @@ public struct HomeAssistantDiscovery: Sendable {
             "model": "PM2.5 forecast", "sw_version": version,
         ]
         let origin: [String: Any] = ["name": "aqcast", "sw_version": version]
-        func common(_ object: String, name: String) -> [String: Any] {
+        /// A sensor reading `topic`: its state by `value`, its attributes by `attributes`.
+        func sensor(_ object: String, name: String, topic: String, value: String, attributes: String)
+            -> [String: Any]
+        {
             [
                 "name": name, "unique_id": "\(node)_\(object)", "default_entity_id": "sensor.\(node)_\(object)",
                 "availability_topic": statusTopic, "payload_available": "online", "payload_not_available": "offline",
-                "device": device, "origin": origin,
+                "device": device, "origin": origin, "state_topic": topic, "value_template": value,
+                "json_attributes_topic": topic, "json_attributes_template": attributes,
             ]
         }
         var out: [(String, [String: Any])] = []
         for h in horizons {
-            var c = common("pm25_h\(h)", name: "PM2.5 in \(h) h")
             let hour = "value_json.hours[\(h - 1)]"
-            c["state_topic"] = forecastTopic(station)
-            c["value_template"] = "{{ \(hour).pm25 }}"
-            c["json_attributes_topic"] = forecastTopic(station)
-            c["json_attributes_template"] =
-                "{{ {'valid_time': \(hour).time, 'lower': \(hour).lower, 'upper': \(hour).upper, "
-                + "'based_on_hour': value_json.based_on_hour, 'issued_at': value_json.issued_at, "
-                + "'weather': \(hour).weather, 'model': value_json.model} | tojson }}"
+            var c = sensor(
+                "pm25_h\(h)", name: "PM2.5 in \(h) h", topic: forecastTopic(station), value: "{{ \(hour).pm25 }}",
+                attributes: "{{ {'valid_time': \(hour).time, 'lower': \(hour).lower, 'upper': \(hour).upper, "
+                    + "'based_on_hour': value_json.based_on_hour, 'issued_at': value_json.issued_at, "
+                    + "'weather': \(hour).weather, 'model': value_json.model} | tojson }}")
             c["device_class"] = "pm25"
             c["unit_of_measurement"] = "µg/m³"
             c["state_class"] = "measurement"
             c["suggested_display_precision"] = 1
             out.append(("pm25_h\(h)", c))
         }
-        var state = common("state", name: "Forecast state")
-        state["state_topic"] = stateTopic(station)
-        state["value_template"] = "{{ value_json.state }}"
-        state["json_attributes_topic"] = stateTopic(station)
-        state["json_attributes_template"] =
-            "{{ {'reason': value_json.reason | default(''), 'model_inputs': value_json.model_inputs | default('')} | tojson }}"
+        var state = sensor(
+            "state", name: "Forecast state", topic: stateTopic(station), value: "{{ value_json.state }}",
+            attributes:
+                "{{ {'reason': value_json.reason | default(''), 'model_inputs': value_json.model_inputs | default('')} | tojson }}"
+        )
         state["device_class"] = "enum"
         state["options"] = ["forecasting", "waiting"]
         state["entity_category"] = "diagnostic"
         out.append(("state", state))
+        let week = "value_json.windows['7d']"
+        var gain = sensor(
+            "gain_7d", name: "Gain over persistence, 7 days", topic: accuracyTopic(station),
+            value: "{{ \(week).overall_gain_percent | round(1) }}",
+            attributes: "{{ {'forecasts': \(week).forecasts, 'first_origin': \(week).first_origin, "
+                + "'newest_origin': \(week).newest_origin, "
+                + "'gain_24h': value_json.windows['24h'].overall_gain_percent} | tojson }}")
+        gain["unit_of_measurement"] = "%"
+        gain["state_class"] = "measurement"
+        gain["suggested_display_precision"] = 1
+        gain["entity_category"] = "diagnostic"
+        out.append(("gain_7d", gain))
         return out.map { object, config in
             let data =
                 (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .withoutEscapingSlashes]))

@@ -10,7 +10,7 @@ import GRDBSQLite
 private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 public final class ReadingLog: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
     public let path: String
 
     /// A reading as logged: the reading and when it arrived (Unix seconds).
@@ -87,6 +87,16 @@ public final class ReadingLog: Sendable {
                     CREATE INDEX reading_by_station_hour ON reading(station, hour);
                     """)
         }
+        m.registerMigration("v5: published forecasts") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE forecast (
+                        station TEXT NOT NULL, origin_hour INTEGER NOT NULL, horizon INTEGER NOT NULL,
+                        pm25 DOUBLE NOT NULL, lower DOUBLE NOT NULL, upper DOUBLE NOT NULL, issued_at DOUBLE NOT NULL,
+                        PRIMARY KEY (station, origin_hour, horizon)) WITHOUT ROWID;
+                    CREATE INDEX forecast_by_origin ON forecast(origin_hour);
+                    """)
+        }
         return m
     }
 
@@ -145,9 +155,10 @@ public final class ReadingLog: Sendable {
     }
 
     /// Appends entries in one transaction.
-    public func append(_ entries: [Entry]) throws {
-        guard !entries.isEmpty else { return }
+    public func append(_ entries: [Entry], forecasts: [LoggedForecast] = []) throws {
+        guard !entries.isEmpty || !forecasts.isEmpty else { return }
         try database.write { db in
+            try Self.insert(forecasts, into: db)
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO reading (station, time, hour, pm25, dew_point, temperature, pressure, wind_direction,

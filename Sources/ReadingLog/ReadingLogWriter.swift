@@ -1,3 +1,4 @@
+import AirQuality
 import Foundation
 import GRDB
 
@@ -22,6 +23,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [ReadingLog.Entry] = []
     private var pendingRejected: [ReadingLog.Rejected] = []
+    private var pendingForecasts: [ReadingLog.LoggedForecast] = []
     private var running = false
     private var thread: Thread?
     private var lastReport = Date.distantPast
@@ -67,6 +69,13 @@ public final class ReadingLogWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Queues a published forecast's hours (bounded like the readings; written with them).
+    public func enqueueForecast(_ forecast: StationForecast) {
+        condition.lock()
+        if pendingForecasts.count < maximumPending { pendingForecasts += ReadingLog.LoggedForecast.hours(of: forecast) }
+        condition.unlock()
+    }
+
     public func start() {
         condition.lock()
         defer { condition.unlock() }
@@ -96,13 +105,15 @@ public final class ReadingLogWriter: @unchecked Sendable {
         pending.removeAll(keepingCapacity: true)
         let refused = pendingRejected
         pendingRejected.removeAll(keepingCapacity: true)
+        let forecasts = pendingForecasts
+        pendingForecasts.removeAll(keepingCapacity: true)
         condition.unlock()
-        guard !batch.isEmpty || !refused.isEmpty else { return true }
+        guard !batch.isEmpty || !refused.isEmpty || !forecasts.isEmpty else { return true }
         do {
             let log = try usableLog()
             // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
             try? log.appendRejected(refused)
-            try log.append(batch)
+            try log.append(batch, forecasts: forecasts)
             condition.lock()
             written += batch.count
             let recovered = failing
@@ -116,6 +127,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
         } catch {
             condition.lock()
             pending.insert(contentsOf: batch, at: 0)
+            pendingForecasts.insert(contentsOf: forecasts, at: 0)
             failing = true
             let due = Date().timeIntervalSince(lastReport) >= reportEvery
             if due { lastReport = Date() }

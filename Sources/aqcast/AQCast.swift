@@ -10,6 +10,6 @@ struct AQCast: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ReplayCommand.self, ImportCommand.self, RetrainCommand.self, ModelsCommand.self,
             RollbackCommand.self,
-            TrainCommand.self, EvaluateCommand.self, ForecastCommand.self, BacktestCommand.self,
+            TrainCommand.self, EvaluateCommand.self, ForecastCommand.self, BacktestCommand.self, AccuracyCommand.self,
         ])
 }

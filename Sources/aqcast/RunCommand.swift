@@ -114,6 +114,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: readingLog), .init(service: forecasts),
                 .init(service: SystemdHealthService(notifier: notifier, forecasts: forecasts)),
                 .init(service: forecasts.weatherForecastService()),
+                .init(service: forecasts.accuracyService()),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(20)

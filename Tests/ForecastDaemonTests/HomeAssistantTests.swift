@@ -1,7 +1,9 @@
 import AirQuality
 import Foundation
 import MQTTClient
+import ReadingLog
 import Testing
+import Training
 
 @testable import ForecastDaemon
 
@@ -60,7 +62,8 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         settings.horizons = horizons
         return HomeAssistantDiscovery(
             settings: settings, horizonHours: horizonHours, forecastTopic: { "aq/\($0)/forecast" },
-            stateTopic: { "aq/\($0)/state" }, statusTopic: "aq/aqcast/status", version: "0.5.0")
+            stateTopic: { "aq/\($0)/state" }, accuracyTopic: { "aq/\($0)/accuracy" }, statusTopic: "aq/aqcast/status",
+            version: "0.5.0")
     }
 
     func configs(_ station: String) throws -> [String: [String: Any]] {
@@ -78,6 +81,7 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
                 "homeassistant/sensor/aqcast_dongsi/pm25_h1/config",
                 "homeassistant/sensor/aqcast_dongsi/pm25_h3/config",
                 "homeassistant/sensor/aqcast_dongsi/pm25_h8/config", "homeassistant/sensor/aqcast_dongsi/state/config",
+                "homeassistant/sensor/aqcast_dongsi/gain_7d/config",
             ])
         for (topic, c) in all {
             #expect(
@@ -123,10 +127,11 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
     }
 
     @Test func horizonsPastTheForecastGetNoSensor() {
-        #expect(discovery(horizons: [1, 3, 8, 24], horizonHours: 8).topics(for: "s").count == 4)
+        #expect(discovery(horizons: [1, 3, 8, 24], horizonHours: 8).topics(for: "s").count == 5)
         #expect(
             discovery(horizons: [24], horizonHours: 24).topics(for: "s") == [
                 "homeassistant/sensor/aqcast_s/pm25_h24/config", "homeassistant/sensor/aqcast_s/state/config",
+                "homeassistant/sensor/aqcast_s/gain_7d/config",
             ])
     }
 
@@ -139,7 +144,7 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         _ = e.ingest(station: "b", payload: payload(hour: start + 101), retained: false, now: now + 7200)
         #expect(e.takeExpired() == ["a"])
         #expect(e.takeExpired().isEmpty)
-        #expect(discovery().topics(for: "a").count == 4)
+        #expect(discovery().topics(for: "a").count == 5)
     }
 
     /// Every template, rendered by Jinja2 against a real forecast and state of the engine,
@@ -180,6 +185,21 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         #expect(try renderTemplate(try #require(s["value_template"] as? String), payload: waiting) == "waiting")
         let why = try renderTemplate(try #require(s["json_attributes_template"] as? String), payload: waiting)
         #expect(why.contains("gap of 5 hours"))
+        // The 7-day gain, from a live accuracy payload.
+        let scored = (0..<48).map { k in
+            ReadingLog.ScoredForecast(
+                forecast: .init(
+                    station: "dongsi", originHour: start + Int64(k), horizon: 1, pm25: 50, lower: 30, upper: 70,
+                    issuedAt: 0),
+                truth: 52, persistence: 60)
+        }
+        let accuracy = LiveAccuracy(scored, horizon: 8)
+        let g = try #require(all["homeassistant/sensor/aqcast_dongsi/gain_7d/config"])
+        let gainText = try renderTemplate(
+            try #require(g["value_template"] as? String), payload: accuracy.json(station: "dongsi", updatedAt: 0))
+        let expected = accuracy.overallGain(1, station: "dongsi")?.gain ?? .nan
+        #expect(Double(gainText) == (expected * 10).rounded() / 10, "\(gainText) against \(expected)")
+        #expect(expected == 75)
     }
 }
 
@@ -206,7 +226,9 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         for h in 0..<24 {
             try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: 385_000 + Int64(h)), qos: 1)
         }
-        let topics = ["pm25_h1", "pm25_h8", "state"].map { "homeassistant/sensor/aqcast_\(station)/\($0)/config" }
+        let topics = ["pm25_h1", "pm25_h8", "state", "gain_7d"].map {
+            "homeassistant/sensor/aqcast_\(station)/\($0)/config"
+        }
         for topic in topics {
             let got = inbox.wait(seconds: 15, topic: topic)
             #expect(got.count == 1, "\(topic): \(got.count) configs; \(daemon.output)")

@@ -155,6 +155,41 @@ import Training
         #expect(try log.recentRejected(limit: 1).first?.payloadBytes == ReadingLog.rejectedKept + 499)
     }
 
+    /// Published forecasts are kept and scored against the mean of each hour's readings, with
+    /// persistence the origin hour's mean; a forecast from the same origin replaces the first.
+    @Test func loggedForecastsAreScoredAgainstTheHoursMeans() throws {
+        let log = try ReadingLog(path: path)
+        // Hour 500 has two readings (mean 30), hour 501 one (50), hour 502 none.
+        try log.append(
+            [
+                .init(reading: reading("s", 500, pm: 20), arrived: 1),
+                .init(
+                    reading: Reading(
+                        station: "s", time: 500 * 3600 + 1800, pm25: 40, dewPoint: -3, temperature: 4,
+                        pressure: 1012, windDirection: .southEast, windSpeed: 2.5), arrived: 1),
+                .init(reading: reading("s", 501, pm: 50), arrived: 1),
+            ],
+            forecasts: [1, 2].map {
+                .init(station: "s", originHour: 500, horizon: $0, pm25: 99, lower: 0, upper: 1, issuedAt: 7)
+            })
+        try log.appendForecasts(
+            [1, 2].map {
+                .init(station: "s", originHour: 500, horizon: $0, pm25: 45, lower: 40, upper: 60, issuedAt: 8)
+            })
+        let scored = try log.scoredForecasts(fromOriginHour: 0)
+        #expect(scored.count == 1, "hour 502 has no readings: not scored")
+        #expect(
+            scored.first
+                == .init(
+                    forecast: .init(
+                        station: "s", originHour: 500, horizon: 1, pm25: 45, lower: 40, upper: 60, issuedAt: 8),
+                    truth: 50, persistence: 30))
+        #expect(try log.newestForecastOrigin() == 500)
+        #expect(try log.scoredForecasts(fromOriginHour: 501).isEmpty)
+        #expect(try log.pruneForecasts(beforeOriginHour: 501) == 2)
+        #expect(try log.newestForecastOrigin() == nil)
+    }
+
     @Test func writerBatchesOffTheCallersThreadAndFlushesOnStop() throws {
         let log = try ReadingLog(path: path)
         let writer = ReadingLogWriter(path: path, log: log, interval: .milliseconds(50)) { _ in }
@@ -169,6 +204,11 @@ import Training
         let reports = Box()
         let writer = ReadingLogWriter(path: path, log: log, interval: .seconds(60)) { reports.add($0) }
         writer.enqueue(.init(reading: reading("x", 100), arrived: 1))
+        writer.enqueueForecast(
+            StationForecast(
+                station: "x", basedOnHour: 100, issuedAt: 2,
+                model: "m", hours: [ForecastHour(horizon: 1, pm25: 41, lower: 30, upper: 50)],
+                intervalLevels: (0.05, 0.95)))
         // A fault: the table is gone (as after corruption or a bad manual edit).
         try DatabaseQueueForTests.drop(path: path)
         #expect(writer.flush() == false)
@@ -183,6 +223,8 @@ import Training
         #expect(reports.count == 2)
         #expect(reports.last == "the reading log \(path) is written again: the 2 readings kept in memory are in it")
         #expect(try log.count() == 2)
+        // The forecast queued before the fault was kept with the readings and written with them.
+        #expect(try log.scoredForecasts(fromOriginHour: 0).map(\.truth) == [40])
     }
 }
 
