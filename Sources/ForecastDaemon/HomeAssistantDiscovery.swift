@@ -1,5 +1,4 @@
 import AirQuality
-import Foundation
 
 /// The `[homeassistant]` section: whether the daemon announces its stations to Home
 /// Assistant through MQTT discovery, under which prefix, and which hours ahead become sensors.
@@ -71,23 +70,25 @@ public struct HomeAssistantDiscovery: Sendable {
     /// Every config message for `station`: topic and JSON payload.
     public func configs(for station: String) -> [(topic: String, payload: [UInt8])] {
         let node = Self.node(station)
-        let device: [String: Any] = [
-            "identifiers": [node], "name": "\(station) air quality", "manufacturer": "aqcast",
-            "model": "PM2.5 forecast", "sw_version": version,
-        ]
-        let origin: [String: Any] = ["name": "aqcast", "sw_version": version]
+        let device = JSONText.object([
+            ("identifiers", [.string(node)]), ("name", .string("\(station) air quality")), ("manufacturer", "aqcast"),
+            ("model", "PM2.5 forecast"), ("sw_version", .string(version)),
+        ])
+        let origin = JSONText.object([("name", "aqcast"), ("sw_version", .string(version))])
         /// A sensor reading `topic`: its state by `value`, its attributes by `attributes`.
         func sensor(_ object: String, name: String, topic: String, value: String, attributes: String)
-            -> [String: Any]
+            -> [(String, JSONText)]
         {
             [
-                "name": name, "unique_id": "\(node)_\(object)", "default_entity_id": "sensor.\(node)_\(object)",
-                "availability_topic": statusTopic, "payload_available": "online", "payload_not_available": "offline",
-                "device": device, "origin": origin, "state_topic": topic, "value_template": value,
-                "json_attributes_topic": topic, "json_attributes_template": attributes,
+                ("name", .string(name)), ("unique_id", .string("\(node)_\(object)")),
+                ("default_entity_id", .string("sensor.\(node)_\(object)")), ("state_topic", .string(topic)),
+                ("value_template", .string(value)), ("json_attributes_topic", .string(topic)),
+                ("json_attributes_template", .string(attributes)), ("availability_topic", .string(statusTopic)),
+                ("payload_available", "online"), ("payload_not_available", "offline"), ("device", device),
+                ("origin", origin),
             ]
         }
-        var out: [(String, [String: Any])] = []
+        var out: [(String, [(String, JSONText)])] = []
         for h in horizons {
             let hour = "value_json.hours[\(h - 1)]"
             var c = sensor(
@@ -95,10 +96,10 @@ public struct HomeAssistantDiscovery: Sendable {
                 attributes: "{{ {'valid_time': \(hour).time, 'lower': \(hour).lower, 'upper': \(hour).upper, "
                     + "'based_on_hour': value_json.based_on_hour, 'issued_at': value_json.issued_at, "
                     + "'weather': \(hour).weather, 'model': value_json.model} | tojson }}")
-            c["device_class"] = "pm25"
-            c["unit_of_measurement"] = "µg/m³"
-            c["state_class"] = "measurement"
-            c["suggested_display_precision"] = 1
+            c.append(("device_class", "pm25"))
+            c.append(("unit_of_measurement", "µg/m³"))
+            c.append(("state_class", "measurement"))
+            c.append(("suggested_display_precision", .integer(1)))
             out.append(("pm25_h\(h)", c))
         }
         var state = sensor(
@@ -106,9 +107,9 @@ public struct HomeAssistantDiscovery: Sendable {
             attributes:
                 "{{ {'reason': value_json.reason | default(''), 'model_inputs': value_json.model_inputs | default('')} | tojson }}"
         )
-        state["device_class"] = "enum"
-        state["options"] = ["forecasting", "waiting"]
-        state["entity_category"] = "diagnostic"
+        state.append(("device_class", "enum"))
+        state.append(("options", ["forecasting", "waiting"]))
+        state.append(("entity_category", "diagnostic"))
         out.append(("state", state))
         let week = "value_json.windows['7d']"
         var gain = sensor(
@@ -117,16 +118,13 @@ public struct HomeAssistantDiscovery: Sendable {
             attributes: "{{ {'forecasts': \(week).forecasts, 'first_origin': \(week).first_origin, "
                 + "'newest_origin': \(week).newest_origin, "
                 + "'gain_24h': value_json.windows['24h'].overall_gain_percent} | tojson }}")
-        gain["unit_of_measurement"] = "%"
-        gain["state_class"] = "measurement"
-        gain["suggested_display_precision"] = 1
-        gain["entity_category"] = "diagnostic"
+        gain.append(("unit_of_measurement", "%"))
+        gain.append(("state_class", "measurement"))
+        gain.append(("suggested_display_precision", .integer(1)))
+        gain.append(("entity_category", "diagnostic"))
         out.append(("gain_7d", gain))
         return out.map { object, config in
-            let data =
-                (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .withoutEscapingSlashes]))
-                ?? Data()
-            return ("\(settings.discoveryPrefix)/sensor/\(node)/\(object)/config", [UInt8](data))
+            ("\(settings.discoveryPrefix)/sensor/\(node)/\(object)/config", JSONText.object(config).bytes)
         }
     }
 }

@@ -216,7 +216,7 @@ public final class MQTTConnection: @unchecked Sendable {
             return d
         }
         onEvent(.refused(code: code, reason: reason, retryInSeconds: delay))
-        _ = pause(seconds: delay)
+        _ = pause(seconds: Double(delay))
     }
 
     /// Subscribes now if connected, and again after every reconnect.
@@ -269,7 +269,7 @@ public final class MQTTConnection: @unchecked Sendable {
     }
 
     /// The network thread: connects, runs the connection until it fails, then waits (doubling
-    /// from the minimum reconnect delay to the maximum; a CONNACK resets it) and connects again,
+    /// a quarter of a second first, then from the minimum reconnect delay doubling to the maximum; a CONNACK resets it) and connects again,
     /// until ``stop()``. This is libmosquitto's `loop_forever` with two differences that matter
     /// for a daemon: that loop gives up for good after a TLS, DNS or protocol error, this one
     /// retries; and it keeps a v5 session across reconnections.
@@ -279,7 +279,7 @@ public final class MQTTConnection: @unchecked Sendable {
             let failures = lock.withLock { consecutiveFailures }
             if failures > 0 {
                 let (minimum, maximum) = settings.reconnectDelaySeconds
-                if pause(seconds: min(maximum, minimum << min(failures - 1, 16))) { return }
+                if pause(seconds: Self.retryDelay(failures: failures, minimum: minimum, maximum: maximum)) { return }
             }
             if isStopping { return }
             let rc = attempt(first: first)
@@ -335,9 +335,17 @@ public final class MQTTConnection: @unchecked Sendable {
 
     private var isStopping: Bool { wake.withLock { stopping } }
 
+    /// The wait before the next attempt after `failures` in a row (a drop counts as one): the
+    /// first retry comes after a quarter of a second, so a broker that restarts at once (and
+    /// keeps nothing published meanwhile) is back before much is lost; then the minimum delay,
+    /// doubling up to the maximum.
+    static func retryDelay(failures: Int, minimum: Int, maximum: Int) -> Double {
+        failures <= 1 ? min(0.25, Double(maximum)) : Double(min(maximum, minimum << min(failures - 2, 16)))
+    }
+
     /// Sleeps up to `seconds`, waking at once when the connection stops; true if it stops.
-    private func pause(seconds: Int) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(seconds))
+    private func pause(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
         wake.lock()
         defer { wake.unlock() }
         while !stopping, wake.wait(until: deadline) {}

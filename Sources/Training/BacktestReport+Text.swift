@@ -59,67 +59,41 @@ extension BacktestReport {
         return out
     }
 
-    struct HorizonJSON: Codable {
-        var horizon: Int
-        var forecasts: Int
-        var rmse: Double
-        var persistenceRmse: Double
-        var gainPercent: Double
-        var mae: Double
-        var persistenceMae: Double
-        var maeGainPercent: Double
-        var bias: Double
-        var coverage: Double
-        var coverageByBand: [String: Double?]
-        var forecastsByBand: [String: Int]
-        var coverageByForecastBand: [String: Double?]
-        var forecastsByForecastBand: [String: Int]
-    }
-
-    struct StationJSON: Codable {
-        var station: String
-        var byHorizon: [HorizonJSON]
-    }
-
-    struct ReportJSON: Codable {
-        var model: String
-        var weather: String
-        var pooled: [HorizonJSON]
-        var stations: [StationJSON]
-    }
-
-    static func horizons(_ scores: BacktestScores) -> [HorizonJSON] {
-        scores.byHorizon.enumerated().map { i, s in
-            HorizonJSON(
-                horizon: i + 1, forecasts: s.count, rmse: s.rmse, persistenceRmse: s.persistenceRMSE,
-                gainPercent: s.gain,
-                mae: s.mae, persistenceMae: s.persistenceMAE, maeGainPercent: s.maeGain, bias: s.bias,
-                coverage: s.coverage,
-                coverageByBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCoverage($0)) }),
-                forecastsByBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map { (Backtest.bands[$0].name, s.bandCount[$0]) }),
-                coverageByForecastBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map {
-                        (Backtest.bands[$0].name, s.forecastBandCoverage($0))
-                    }),
-                forecastsByForecastBand: Dictionary(
-                    uniqueKeysWithValues: Backtest.bands.indices.map {
-                        (Backtest.bands[$0].name, s.forecastBandCount[$0])
-                    }))
+    /// Each hour ahead's figures as `aqcast backtest --json` and the accuracy topics give them.
+    public static func horizonsJSON(_ scores: BacktestScores) -> JSONText {
+        func byBand(_ value: (Int) -> JSONText) -> JSONText {
+            .object(Backtest.bands.indices.map { (Backtest.bands[$0].name, value($0)) })
         }
+        return .array(
+            scores.byHorizon.enumerated().map { i, s in
+                .object([
+                    ("horizon", .integer(i + 1)), ("forecasts", .integer(s.count)), ("rmse", .number(s.rmse)),
+                    ("persistence_rmse", .number(s.persistenceRMSE)), ("gain_percent", .number(s.gain)),
+                    ("mae", .number(s.mae)), ("persistence_mae", .number(s.persistenceMAE)),
+                    ("mae_gain_percent", .number(s.maeGain)), ("bias", .number(s.bias)),
+                    ("coverage", .number(s.coverage)),
+                    ("coverage_by_band", byBand { .optional(s.bandCoverage($0)) }),
+                    ("forecasts_by_band", byBand { .integer(s.bandCount[$0]) }),
+                    ("coverage_by_forecast_band", byBand { .optional(s.forecastBandCoverage($0)) }),
+                    ("forecasts_by_forecast_band", byBand { .integer(s.forecastBandCount[$0]) }),
+                ])
+            })
     }
 
+    /// The report as JSON: the model, the weather, pooled and per station by hours ahead (a
+    /// figure that does not exist, such as a gain over no forecasts, is null).
     public func json(model: String, weather: String) -> String {
-        let doc = ReportJSON(
-            model: model, weather: weather, pooled: Self.horizons(pooled),
-            stations: stations.map { StationJSON(station: $0.name, byHorizon: Self.horizons($0.scores)) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: (try? encoder.encode(doc)) ?? Data(), as: UTF8.self)
+        let doc = JSONText.object([
+            ("model", .string(model)), ("weather", .string(weather)), ("pooled", Self.horizonsJSON(pooled)),
+            (
+                "stations",
+                .array(
+                    stations.map {
+                        .object([("station", .string($0.name)), ("by_horizon", Self.horizonsJSON($0.scores))])
+                    })
+            ),
+        ])
+        return String(decoding: doc.bytes, as: UTF8.self)
     }
 }
 

@@ -1,5 +1,4 @@
 import AirQuality
-import Foundation
 import ReadingLog
 
 /// How the daemon's own forecasts have done: every forecast hour it published (kept in the
@@ -86,38 +85,27 @@ public struct LiveAccuracy: Sendable {
     /// The accuracy topic's JSON for `station` (nil: the whole network): for each window its
     /// origin hours and, by hours ahead, the figures `aqcast backtest --json` gives.
     public func json(station: String?, updatedAt: Double) -> [UInt8] {
-        struct Window: Encodable {
-            var firstOrigin: String?
-            var newestOrigin: String?
-            var overallGainPercent: Double?
-            var forecasts: Int
-            var byHorizon: [BacktestReport.HorizonJSON]
-        }
-        struct Document: Encodable {
-            var station: String?
-            var stations: Int?
-            var updatedAt: String
-            var windows: [String: Window]
-        }
-        var windows: [String: Window] = [:]
+        var windows: [(String, JSONText)] = []
         for (i, w) in Self.windows.enumerated() {
             let s = scores(i, station: station) ?? BacktestScores(horizon: reports[i].horizon)
             let overall = overallGain(i, station: station)
-            windows[w.name] = Window(
-                firstOrigin: firstOrigin(i).map(isoHour), newestOrigin: newestOrigin.map(isoHour),
-                overallGainPercent: overall?.gain, forecasts: overall?.forecasts ?? 0,
-                byHorizon: BacktestReport.horizons(s))
+            windows.append(
+                (
+                    w.name,
+                    .object([
+                        ("first_origin", firstOrigin(i).map { .string(isoHour($0)) } ?? .null),
+                        ("newest_origin", newestOrigin.map { .string(isoHour($0)) } ?? .null),
+                        ("overall_gain_percent", .optional(overall?.gain)),
+                        ("forecasts", .integer(overall?.forecasts ?? 0)),
+                        ("by_horizon", BacktestReport.horizonsJSON(s)),
+                    ])
+                ))
         }
         var updated: [UInt8] = []
         appendISOTime(Int64(updatedAt.rounded(.down)), to: &updated)
-        let doc = Document(
-            station: station, stations: station == nil ? stations.count : nil,
-            updatedAt: String(decoding: updated, as: UTF8.self), windows: windows)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return [UInt8]((try? encoder.encode(doc)) ?? Data())
+        var doc: [(String, JSONText)] =
+            station.map { [("station", .string($0))] } ?? [("stations", .integer(stations.count))]
+        doc += [("updated_at", .string(String(decoding: updated, as: UTF8.self))), ("windows", .object(windows))]
+        return JSONText.object(doc).bytes
     }
 }

@@ -200,6 +200,16 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         let expected = accuracy.overallGain(1, station: "dongsi")?.gain ?? .nan
         #expect(Double(gainText) == (expected * 10).rounded() / 10, "\(gainText) against \(expected)")
         #expect(expected == 75)
+        // A station id from outside is escaped in the accuracy payload, which parses back.
+        let odd = LiveAccuracy(
+            scored.map {
+                var s = $0
+                s.forecast.station = #"a"b\c"#
+                return s
+            }, horizon: 8
+        ).json(station: #"a"b\c"#, updatedAt: 0)
+        let read = try #require(try JSONSerialization.jsonObject(with: Data(odd)) as? [String: Any])
+        #expect(read["station"] as? String == #"a"b\c"#)
     }
 }
 

@@ -6,16 +6,21 @@ import Testing
 @testable import ForecastDaemon
 @testable import Training
 
-/// The release build when there is one at least as new as the debug build under test
-/// (`scripts/test.sh` makes it first): retraining takes seconds there and minutes in a debug
-/// build. An older release build would test old code, so the debug one is used then.
+/// The release build when there is one at least as new as the debug build under test and as
+/// every source file (`scripts/test.sh` makes it after the debug build): retraining takes
+/// seconds there and minutes in a debug build. An older release build would test old code, so
+/// the debug one is used then.
 let fastBinary: String = {
     let release = Shipped.root.appendingPathComponent(".build/release/aqcast").path
     func modified(_ path: String) -> Date? {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
+    let sources = Shipped.root.appendingPathComponent("Sources").path
+    let newestSource = (FileManager.default.subpaths(atPath: sources) ?? []).compactMap {
+        modified(sources + "/" + $0)
+    }.max()
     guard FileManager.default.isExecutableFile(atPath: release), let r = modified(release),
-        let d = modified(Shipped.binary), r >= d
+        let d = modified(Shipped.binary), r >= d, r >= newestSource ?? .distantPast
     else { return Shipped.binary }
     return release
 }()
