@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ReadingLog
 import ServiceLifecycle
+import Synchronization
 import Training
 
 /// Scores the published forecasts against what came (``LiveAccuracy``, from the reading log)
@@ -34,9 +35,9 @@ public struct AccuracyService: Service {
         }
     }
 
-    /// When each station was last warned about; used by one round at a time.
-    final class Warnings: @unchecked Sendable {
-        var last: [String: Double] = [:]
+    /// When each station was last warned about.
+    final class Warnings: Sendable {
+        let last = Mutex<[String: Double]>([:])
     }
 
     func loop() async {
@@ -64,9 +65,13 @@ public struct AccuracyService: Service {
             publish(stationTopic(station), accuracy.json(station: station, updatedAt: now))
             let week = LiveAccuracy.windows.count - 1
             if let (gain, count) = accuracy.overallGain(week, station: station), gain < 0,
-                count >= Self.minimumForecasts, now - (warnings.last[station] ?? -.infinity) >= 86_400
+                count >= Self.minimumForecasts,
+                warnings.last.withLock({ last in
+                    guard now - (last[station] ?? -.infinity) >= 86_400 else { return false }
+                    last[station] = now
+                    return true
+                })
             {
-                warnings.last[station] = now
                 logger.warning(
                     "forecasts for \(station) did worse than persistence over the last 7 days: RMSE gain \(formatFixed(gain, 1))% over \(count) forecast hours",
                     metadata: [

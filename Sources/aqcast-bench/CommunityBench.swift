@@ -177,9 +177,5 @@ struct CommunityBench: ParsableCommand {
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    func residentMiB(_ pid: Int32) -> String {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8)) ?? "0 0"
-        let bytes = (Double(text.split(separator: " ")[1]) ?? 0) * Double(sysconf(Int32(_SC_PAGESIZE)))
-        return formatFixed(bytes / 1_048_576, 1)
-    }
+    func residentMiB(_ pid: Int32) -> String { formatFixed(Double(residentBytes(pid: pid)) / 1_048_576, 1) }
 }

@@ -1,9 +1,13 @@
 import AirQuality
 import Foundation
+import Logging
 import MQTTClient
 import ReadingLog
+import Synchronization
 import Testing
 import Training
+
+@testable import ForecastDaemon
 
 /// The live accuracy: a month of the shipped data replayed through a real broker, the daemon
 /// scoring its own published forecasts, and the figures it publishes for the last 7 days equal
@@ -88,5 +92,67 @@ import Training
         #expect(
             printed.output.contains("7d: forecasts from origin hours \(isoHour(lastHour - 168))"), "\(printed.output)")
         #expect(printed.output.contains(formatFixed(h8.rmse, 1)) && printed.output.contains(formatFixed(h8.gain, 1)))
+    }
+}
+
+/// Log records kept in memory, for a service run in-process.
+final class MemoryLog: Sendable {
+    let records = Mutex<[(level: Logger.Level, message: String)]>([])
+
+    struct Handler: LogHandler {
+        let log: MemoryLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            log.records.withLock { $0.append((event.level, event.message.description)) }
+        }
+    }
+
+    var logger: Logger { Logger(label: "test") { _ in Handler(log: self) } }
+}
+
+/// The accuracy service in-process on a real SQLite log: a station whose forecasts lost to
+/// persistence over the week is warned about once, not at every round.
+@Suite struct AccuracyServiceTests {
+    @Test func aStationWorseThanPersistenceIsWarnedAboutOnceADay() throws {
+        let path = temporaryDirectory() + "/readings.sqlite"
+        let log = try ReadingLog(path: path)
+        let start: Int64 = 390_000
+        // PM2.5 steady at 40; the forecasts say 80 (persistence says 40 and is right).
+        try log.append(
+            (0..<80).map { h in
+                .init(
+                    reading: Reading(
+                        station: "bad", time: (start + Int64(h)) * 3600, pm25: 40, dewPoint: -3, temperature: 4,
+                        pressure: 1012, windDirection: .southEast, windSpeed: 2), arrived: 1)
+            },
+            forecasts: (0..<70).flatMap { h in
+                (1...8).map {
+                    ReadingLog.LoggedForecast(
+                        station: "bad", originHour: start + Int64(h), horizon: $0, pm25: 80, lower: 60, upper: 100,
+                        issuedAt: 1)
+                }
+            })
+        let memory = MemoryLog()
+        let published = Mutex<[String]>([])
+        let service = AccuracyService(
+            interval: 1, horizon: 8, log: { log }, publish: { topic, _ in published.withLock { $0.append(topic) } },
+            stationTopic: { "aq/\($0)/accuracy" }, networkTopic: "aq/aqcast/accuracy", logger: memory.logger)
+        let warnings = AccuracyService.Warnings()
+        service.once(warnings)
+        service.once(warnings)
+        let warned = memory.records.withLock { $0.filter { $0.level == .warning } }
+        #expect(warned.count == 1)
+        #expect(
+            warned.first?.message.hasPrefix("forecasts for bad did worse than persistence over the last 7 days") == true
+        )
+        #expect(
+            published.withLock { $0 } == [
+                "aq/bad/accuracy", "aq/aqcast/accuracy", "aq/bad/accuracy", "aq/aqcast/accuracy",
+            ])
     }
 }
