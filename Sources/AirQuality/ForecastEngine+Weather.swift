@@ -59,10 +59,17 @@ extension ForecastEngine {
         if stations[station] == nil { stations[station] = newStation(now: now) }
         let newest = stations[station]!.window.newestHour ?? .min
         for h in hours where h.hour > newest { stations[station]!.weather[h.hour] = h.features }
-        if stations[station]!.weather.count > 96 {
-            let keep = stations[station]!.weather.keys.sorted().suffix(96)
-            stations[station]!.weather = stations[station]!.weather.filter { keep.contains($0.key) }
-        }
+        Self.keepNewestHours(&stations[station]!.weather)
+    }
+
+    /// Expected weather is kept for this many hours at most (the newest).
+    static let keptWeatherHours = 96
+
+    /// Drops all but the newest ``keptWeatherHours`` hours of `weather`.
+    static func keepNewestHours(_ weather: inout [Int64: [Double]]) {
+        guard weather.count > keptWeatherHours else { return }
+        let keep = Set(weather.keys.sorted().suffix(keptWeatherHours))
+        weather = weather.filter { keep.contains($0.key) }
     }
 
     /// Stores an area's weather forecast from its service (`issuedAt`: when it was fetched),
@@ -74,10 +81,7 @@ extension ForecastEngine {
         defer { lock.unlock() }
         var stored = areas[area] ?? AreaWeather(hours: [:], issuedAt: issuedAt)
         for h in hours { stored.hours[h.hour] = h.features }
-        if stored.hours.count > 96 {
-            let keep = Set(stored.hours.keys.sorted().suffix(96))
-            stored.hours = stored.hours.filter { keep.contains($0.key) }
-        }
+        Self.keepNewestHours(&stored.hours)
         stored.issuedAt = issuedAt
         areas[area] = stored
     }

@@ -203,14 +203,9 @@ public struct ModelFile: Codable, Sendable {
 
     /// FNV-1a (64 bits) of the weights' bit patterns, as 16 hex digits.
     public static func fingerprint(_ parameters: [Double]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for p in parameters {
-            for byte in withUnsafeBytes(of: p.bitPattern.littleEndian, Array.init) {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        var hash = FNV1a()
+        for p in parameters { withUnsafeBytes(of: p.bitPattern.littleEndian) { hash.add($0) } }
+        return hash.hex
     }
 
     static let largestWeight = 1000.0

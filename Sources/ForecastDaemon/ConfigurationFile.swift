@@ -76,6 +76,12 @@ public enum ConfigurationFile {
         }
     }
 
+    /// What is wrong with a per-station topic to publish on, if anything.
+    @Sendable static func stationTopicProblem(_ topic: String) -> String? {
+        topic.contains("{station}") && !topic.contains("+") && !topic.contains("#")
+            ? nil : "must contain {station} and no wildcards"
+    }
+
     static let keys: [String: [String: Apply]] = [
         "broker": [
             "host": string(\.brokerHost) { $0.isEmpty ? "must not be empty" : nil },
@@ -93,19 +99,10 @@ public enum ConfigurationFile {
         ],
         "topics": [
             "readings": string(\.readingTopic) { $0.isEmpty ? nil : TopicPattern.problem(readingFilter: $0) },
-            "forecasts": string(\.forecastTopic) {
-                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
-                    ? nil : "must contain {station} and no wildcards"
-            },
-            "station_state": string(\.stationStateTopic) {
-                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
-                    ? nil : "must contain {station} and no wildcards"
-            },
+            "forecasts": string(\.forecastTopic, check: stationTopicProblem),
+            "station_state": string(\.stationStateTopic, check: stationTopicProblem),
             "weather": string(\.weatherTopic) { $0.isEmpty ? nil : TopicPattern.problem(readingFilter: $0) },
-            "accuracy": string(\.accuracyTopic) {
-                $0.contains("{station}") && !$0.contains("+") && !$0.contains("#")
-                    ? nil : "must contain {station} and no wildcards"
-            },
+            "accuracy": string(\.accuracyTopic, check: stationTopicProblem),
             "network_accuracy": string(\.networkAccuracyTopic) {
                 !$0.isEmpty && !$0.contains("+") && !$0.contains("#") ? nil : "must be a topic without wildcards"
             },

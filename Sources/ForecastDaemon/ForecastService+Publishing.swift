@@ -35,9 +35,7 @@ extension ForecastService {
         guard let discovery else { return }
         let new = lock.withLock { announced.insert(station).inserted }
         guard new else { return }
-        for (topic, payload) in discovery.configs(for: station) {
-            try? connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
-        }
+        publishConfigs(of: station, discovery)
         logger.debug("announced to Home Assistant", metadata: ["station": "\(station)"])
     }
 
@@ -45,12 +43,15 @@ extension ForecastService {
     func announceAll() {
         guard let discovery else { return }
         let stations = lock.withLock { announced }.sorted()
-        for station in stations {
-            for (topic, payload) in discovery.configs(for: station) {
-                try? connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
-            }
-        }
+        for station in stations { publishConfigs(of: station, discovery) }
         logger.info("Home Assistant is online: discovery published again", metadata: ["stations": "\(stations.count)"])
+    }
+
+    /// Publishes `station`'s discovery configs (retained).
+    private func publishConfigs(of station: String, _ discovery: HomeAssistantDiscovery) {
+        for (topic, payload) in discovery.configs(for: station) {
+            try? connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
+        }
     }
 
     /// Removes the entities of stations that left memory (an empty retained config each).

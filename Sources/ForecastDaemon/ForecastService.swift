@@ -31,6 +31,7 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// The forecast topic around `{station}` (split once; this runs for every forecast).
     let forecastTopic: (prefix: String, suffix: String)
     let stateTopic: (prefix: String, suffix: String)
+    let accuracyTopic: (prefix: String, suffix: String)
     /// Home Assistant discovery, when `[homeassistant] enabled`; and the stations announced.
     let discovery: HomeAssistantDiscovery?
     var announced: Set<String> = []
@@ -81,9 +82,10 @@ public final class ForecastService: Service, @unchecked Sendable {
         }
         forecastTopic = split(configuration.forecastTopic)
         stateTopic = split(configuration.stationStateTopic)
+        accuracyTopic = split(configuration.accuracyTopic)
         if configuration.homeAssistant.enabled {
             let (forecasts, states) = (forecastTopic, stateTopic)
-            let accuracy: (prefix: String, suffix: String) = split(configuration.accuracyTopic)
+            let accuracy = accuracyTopic
             discovery = HomeAssistantDiscovery(
                 settings: configuration.homeAssistant, horizonHours: configuration.forecast.horizonHours,
                 forecastTopic: { forecasts.prefix + $0 + forecasts.suffix },
@@ -129,10 +131,7 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// The service that scores the published forecasts and publishes their accuracy.
     public func accuracyService() -> AccuracyService {
         let config = lock.withLock { configuration }
-        let marker = config.accuracyTopic.range(of: "{station}")!
-        let (prefix, suffix) = (
-            String(config.accuracyTopic[..<marker.lowerBound]), String(config.accuracyTopic[marker.upperBound...])
-        )
+        let (prefix, suffix) = accuracyTopic
         let writer = logWriter
         return AccuracyService(
             interval: Double(config.accuracyIntervalSeconds), horizon: config.forecast.horizonHours,

@@ -42,14 +42,9 @@ public struct HomeAssistantDiscovery: Sendable {
     public static func node(_ station: String) -> String {
         guard !station.unicodeScalars.allSatisfy(isSafe) else { return "aqcast_" + station }
         let slug = String(String.UnicodeScalarView(station.lowercased().unicodeScalars.map { isSafe($0) ? $0 : "_" }))
-        return hashed(slug, station)
-    }
-
-    private static func hashed(_ slug: String, _ station: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in station.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let hex = String(h, radix: 16)
-        return "aqcast_" + slug.lowercased() + "_" + String(repeating: "0", count: 16 - hex.count) + hex
+        var hash = FNV1a()
+        hash.add(station.utf8)
+        return "aqcast_" + slug + "_" + hash.hex
     }
 
     private static func isSafe(_ s: Unicode.Scalar) -> Bool {

@@ -1,3 +1,4 @@
+import AirQuality
 import Foundation
 
 #if canImport(Glibc)
@@ -62,10 +63,10 @@ final class InFlightMessage: @unchecked Sendable {
 
     /// FNV-1a over the topic, a zero byte and the payload.
     static func hash(topic: String, payload: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in topic.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        h = h &* 0x100_0000_01b3
-        for b in payload { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
+        var h = FNV1a()
+        h.add(topic.utf8)
+        h.add([0])
+        h.add(payload)
+        return h.value
     }
 }

@@ -84,7 +84,7 @@ public enum Backtest {
             let engine = ForecastEngine(model: model, modelName: modelName, settings: settings)
             var scores = BacktestScores(horizon: options.horizon)
             var weatherGiven = Int64.min
-            var errors = SeededGenerator(seed: options.weatherSeed ^ Self.stableHash(station))
+            var errors = SeededGenerator(seed: options.weatherSeed ^ FNV1a.hash(station.utf8))
             for r in series {
                 guard r.hour >= options.from - warmUp, r.hour < options.to else { continue }
                 if options.weather != .held, r.hour > weatherGiven {
@@ -120,15 +120,6 @@ public enum Backtest {
             report.pooled.merge(scores)
         }
         return report
-    }
-}
-
-extension Backtest {
-    /// FNV-1a of the name's bytes: the same on every run and machine (Swift's `Hasher` is not).
-    static func stableHash(_ name: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return h
     }
 }
 
