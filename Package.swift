@@ -1,5 +1,5 @@
+// swift-tools-version:6.2
 import Foundation
-// swift-tools-version:6.0
 import PackageDescription
 
 let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Pure numerics: stacked tanh RNN, BPTT, optimisers, metrics. No I/O, no clocks.
@@ -58,8 +61,22 @@ let package = Package(
             dependencies: [
                 "AirQuality", "MQTTClient", "SystemdSupport", "ReadingLog", "Training",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        // The Prometheus endpoint: the registry the daemon's metrics are kept in (swift-prometheus
+        // behind swift-metrics) and the HTTP server that serves it (Hummingbird).
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         // The reading log (SQLite through GRDB).
@@ -97,8 +114,11 @@ let package = Package(
             name: "aqcast",
             dependencies: [
                 "AirQuality", "DeepRNN", "Training", "ModelStore", "ForecastDaemon", "MQTTClient", "SystemdSupport",
-                "ReadingLog", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ReadingLog", "CommandSupport", "MetricsEndpoint",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

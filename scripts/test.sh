@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the packages; checks the house style (the toolchain's swift-format with the
+# Installs the packages (and unpacks Prometheus' programs for the metrics tests:
+# scripts/fetch-prometheus.sh); checks the house style (the toolchain's swift-format with the
 # checked-in .swift-format: `swift format --in-place --recursive Sources Tests Package.swift`
 # fixes nearly all it finds); builds everything with warnings as errors (the release program
 # too: the retraining tests run it, and `make install` installs it); runs the whole test suite;
@@ -9,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/fetch-prometheus.sh
 swift format lint --strict --recursive Sources Tests Package.swift
 swift build --build-tests
 swift build -c release --product aqcast

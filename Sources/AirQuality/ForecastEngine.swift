@@ -109,6 +109,18 @@ public final class ForecastEngine: @unchecked Sendable {
         return c
     }
 
+    /// How many stations held are forecasting (their state last said so) and how many are
+    /// waiting (for a whole window, or not yet heard from for a whole hour).
+    public func stationStates() -> (forecasting: Int, waiting: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        var forecasting = 0
+        for s in stations.values {
+            if case .forecasting = s.reported { forecasting += 1 }
+        }
+        return (forecasting, stations.count - forecasting)
+    }
+
     /// Why a station has no forecast right now, or nil when it had one for its newest hour.
     public func status(of station: String) -> String? {
         lock.lock()

@@ -1,6 +1,6 @@
 /// Why a payload was not accepted, in words for the journal, with a short machine code.
 public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         case tooLarge = "too_large"
         case notJSON = "not_json"
         case notObject = "not_object"

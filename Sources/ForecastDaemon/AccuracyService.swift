@@ -17,6 +17,7 @@ public struct AccuracyService: Service {
     let publish: @Sendable (_ topic: String, _ payload: [UInt8]) -> Void
     let stationTopic: @Sendable (String) -> String
     let networkTopic: String
+    let metrics: DaemonMetrics
     let logger: Logger
     /// Forecast hours over 7 days a station needs before its gain is judged.
     static let minimumForecasts = 48
@@ -59,6 +60,7 @@ public struct AccuracyService: Service {
             logger.error("cannot score the published forecasts: \(error)", metadata: ["reason": "\(error)"])
             return
         }
+        metrics.record(accuracy)
         guard let newest = accuracy.newestOrigin else { return }
         let now = Date().timeIntervalSince1970
         for station in accuracy.stations {

@@ -121,6 +121,12 @@ public enum ConfigurationFile {
         ],
         "model": ["path": string(\.modelPath), "fewer_inputs": bool(\.fewerInputModels)],
         "accuracy": ["interval_seconds": integer(\.accuracyIntervalSeconds, 0...86_400)],
+        "metrics": [
+            "listen": string(\.metricsListen) {
+                $0.isEmpty || DaemonConfiguration.listenAddress($0) != nil
+                    ? nil : "must be HOST:PORT (e.g. \"127.0.0.1:10147\", \"[::1]:10147\") or \"\" for no endpoint"
+            }
+        ],
         "homeassistant": [
             "enabled": bool(\.homeAssistant.enabled),
             "discovery_prefix": string(\.homeAssistant.discoveryPrefix) {

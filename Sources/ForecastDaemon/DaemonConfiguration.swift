@@ -38,6 +38,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// How often the published forecasts are scored and the accuracy published (seconds; 0:
     /// never). Read at start.
     public var accuracyIntervalSeconds = 300
+    /// Where the Prometheus endpoint listens, `HOST:PORT` (`[::1]:PORT` for IPv6); empty: no
+    /// endpoint. 10147 lies past the 9100-9999 range of Prometheus' default port allocations,
+    /// which is full (README, "Prometheus"). Read at start.
+    public var metricsListen = "127.0.0.1:10147"
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"
 
@@ -64,6 +68,22 @@ public struct DaemonConfiguration: Sendable, Equatable {
 }
 
 extension DaemonConfiguration {
+    /// `HOST:PORT` or `[IPv6]:PORT` split, with a port 1...65535; nil for anything else.
+    public static func listenAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), host.count > 2 else { return nil }
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") {
+            return nil
+        }
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" }) else { return nil }
+        return (String(host), port)
+    }
+
     /// Takes the settings a reload can change without reconnecting.
     mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
         forecast = other.forecast

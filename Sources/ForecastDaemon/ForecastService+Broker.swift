@@ -18,6 +18,7 @@ extension ForecastService {
                 defer { connectedBefore = true }
                 return !connectedBefore
             }
+            metrics.broker(connected: true, again: !first)
             if first {
                 let rebuilt = lock.withLock {
                     defer { restored = [] }
@@ -28,6 +29,7 @@ extension ForecastService {
             notifier.status(statusLine())
         case .refused(let code, let reason, let retry):
             lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
+            metrics.broker(connected: false)
             logger.error(
                 "broker refused the connection: \(reason); retrying in \(retry) s",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
@@ -46,14 +48,17 @@ extension ForecastService {
                 hint = ""
             }
             lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
+            metrics.broker(connected: false)
             logger.error(
                 "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
             notifier.status(statusLine())
         case .disconnected(0, _):
             lock.withLock { brokerState = "disconnected from \(broker)" }
+            metrics.broker(connected: false)
             logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
         case .disconnected(let code, let reason):
             lock.withLock { brokerState = "reconnecting to \(broker): \(reason)" }
+            metrics.broker(connected: false)
             logger.warning(
                 "broker connection lost, reconnecting: \(reason)",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])

@@ -17,6 +17,7 @@ extension ForecastService {
         let topic = forecastTopic.prefix + forecast.station + forecastTopic.suffix
         do {
             try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)
+            metrics.published()
             // Logged to be scored once its hours have come (the live accuracy).
             readingLog.writer.enqueueForecast(forecast)
             logger.debug(

@@ -10,6 +10,7 @@ extension ForecastService {
     func refuse(
         _ message: MQTTMessage, _ r: Rejection, station: String? = nil, now: Double = Date().timeIntervalSince1970
     ) {
+        metrics.refused(r.code)
         let station =
             station ?? pattern?.station(in: message.topic) ?? weatherPattern?.station(in: message.topic) ?? ""
         logWriter.enqueueRejected(

@@ -40,6 +40,11 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// Which refusals get a journal line this minute (the counters have them all).
     var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
     var connection: MQTTConnection?
+    /// What Prometheus is told (``DaemonMetrics``; kept nowhere without `[metrics] listen`).
+    let metrics: DaemonMetrics
+    /// The models for fewer inputs, as the model-info metric names them, with their windows.
+    private let fewerInputModels: [(identity: String, file: String, inputs: String, steps: Int)]
+    private let version: String
     /// The reading log's service: its writer takes every accepted reading.
     let readingLog: ReadingLogService
     var logWriter: ReadingLogWriter { readingLog.writer }
@@ -58,11 +63,12 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// `readingLog` must have been opened with the same configuration: its history rebuilds
     /// the station windows.
     /// `fewerInputs`: the models (and their names) for stations that do not send every input.
-    /// `version` is what Home Assistant's device and origin blocks say.
+    /// `version` is what Home Assistant's device and origin blocks and the model-info metric say.
+    /// `metrics`: where the counts and timings go.
     public init(
         loader: @escaping Loader, readingLog: ReadingLogService, logger: Logger,
         notifier: ServiceNotifier = ServiceNotifier(), fewerInputs: [(ModelFile, String)] = [],
-        version: String = "dev"
+        version: String = "dev", metrics: DaemonMetrics = DaemonMetrics()
     ) throws {
         let (configuration, model, name) = try loader()
         let pattern = TopicPattern(configuration.readingTopic)
@@ -96,6 +102,12 @@ public final class ForecastService: Service, @unchecked Sendable {
             discovery = nil
         }
         self.readingLog = readingLog
+        self.metrics = metrics
+        self.version = version
+        fewerInputModels = fewerInputs.map {
+            ($0.0.identity(name: $0.1), $0.1, $0.0.inputEncoding.inputsName, $0.0.steps)
+        }
+        readingLog.writer.observeCommits { [metrics] in metrics.committed(took: $0) }
         let history = readingLog.history
         inFlight = InFlightMessage(path: configuration.stateDirectory + "/in-flight")
         if inFlight == nil {
@@ -126,6 +138,21 @@ public final class ForecastService: Service, @unchecked Sendable {
                 "model for fewer inputs loaded",
                 metadata: ["model": "\(file.identity(name: name))", "inputs": "\(file.inputEncoding.inputsName)"])
         }
+        showModels(model, name: name)
+    }
+
+    /// The models in use, for the model-info metric: `model` and the fewer-input models whose
+    /// windows are as long (the ones the engine keeps).
+    private func showModels(_ model: ModelFile, name: String) {
+        let fallbacks = fewerInputModels.filter { $0.steps == model.steps }.map { ($0.identity, $0.file, $0.inputs) }
+        metrics.models(
+            [(model.identity(name: name), name, model.inputEncoding.inputsName)] + fallbacks, version: version)
+    }
+
+    /// Sets the metrics that are read rather than counted (before each scrape).
+    public func refreshMetrics() {
+        let queue = logWriter.queue
+        metrics.refresh(states: engine.stationStates(), pending: queue.pending, dropped: queue.dropped)
     }
 
     /// The service that scores the published forecasts and publishes their accuracy.
@@ -139,7 +166,8 @@ public final class ForecastService: Service, @unchecked Sendable {
             publish: { [weak self] topic, payload in
                 try? self?.connection?.publish(topic: topic, payload: payload, qos: 1, retain: true)
             },
-            stationTopic: { prefix + $0 + suffix }, networkTopic: config.networkAccuracyTopic, logger: logger)
+            stationTopic: { prefix + $0 + suffix }, networkTopic: config.networkAccuracyTopic, metrics: metrics,
+            logger: logger)
     }
 
     /// The service that fetches the configured areas' weather forecasts into this engine.
@@ -203,6 +231,7 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     /// Runs on the MQTT network thread for each message.
     private func handle(_ message: MQTTMessage) {
+        let received = ContinuousClock.now
         if inFlight?.begin(topic: message.topic, payload: message.payload) == true {
             refuse(
                 message,
@@ -241,6 +270,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         let outcome: ForecastEngine.Outcome
         var station: String
+        let started = ContinuousClock.now
         if let pattern, let id = pattern.station(in: message.topic) {
             station = id
             outcome = engine.ingest(station: id, payload: message.payload, retained: message.retained, now: now)
@@ -255,6 +285,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             )
             return
         }
+        let took = ContinuousClock.now - started
         if discovery != nil { withdraw(engine.takeExpired()) }
         switch outcome {
         case .rejected(let r):
@@ -262,9 +293,12 @@ public final class ForecastService: Service, @unchecked Sendable {
         case .accepted(let id, let hour, let forecast, let waiting, let state):
             // The payload's id for a profile that carries one (the topic names none then).
             station = id
+            metrics.accepted()
             if let state { publish(state, station: station) }
             if let forecast {
+                metrics.forecastHandled(took: took)
                 publish(forecast)
+                metrics.readingToForecast(took: ContinuousClock.now - received)
             } else if let waiting {
                 logger.debug(
                     "no forecast yet: \(waiting)",
@@ -343,9 +377,11 @@ public final class ForecastService: Service, @unchecked Sendable {
             let old = lock.withLock { configuration }
             if old.needsRestart(toBecome: config) {
                 logger.warning(
-                    "broker, topic, input or weather-forecast settings changed; they take effect at the next restart")
+                    "settings that need a restart changed (broker, topics, inputs, weather forecasts, accuracy, metrics, Home Assistant); they take effect at the next restart"
+                )
             }
             engine.replace(model: model, modelName: name, settings: config.forecast)
+            showModels(model, name: name)
             lock.withLock { configuration.apply(forecastSettingsFrom: config) }
             readingLog.keep(days: config.retentionDays)
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])

@@ -34,6 +34,8 @@ public final class ReadingLogWriter: @unchecked Sendable {
     public let maximumPending: Int
     public private(set) var written = 0
     public private(set) var dropped = 0
+    /// Told how long each commit that worked took.
+    private var commitObserver: (@Sendable (Duration) -> Void)?
 
     /// `log` is the file already opened at `path`, if it could be.
     public init(
@@ -49,6 +51,21 @@ public final class ReadingLogWriter: @unchecked Sendable {
         self.maximumPending = maximumPending
         self.reportEvery = reportEvery
         self.report = report
+    }
+
+    /// Has `observer` told how long each commit that works takes (on the writer's thread).
+    public func observeCommits(_ observer: @escaping @Sendable (Duration) -> Void) {
+        condition.lock()
+        commitObserver = observer
+        condition.unlock()
+    }
+
+    /// The readings waiting to be committed, and those dropped since start (past
+    /// ``maximumPending`` while writes failed).
+    public var queue: (pending: Int, dropped: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (pending.count, dropped)
     }
 
     /// Queues an entry; never blocks on the disk.
@@ -113,12 +130,16 @@ public final class ReadingLogWriter: @unchecked Sendable {
             let log = try usableLog()
             // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
             try? log.appendRejected(refused)
+            let started = ContinuousClock.now
             try log.append(batch, forecasts: forecasts)
+            let took = ContinuousClock.now - started
             condition.lock()
             written += batch.count
             let recovered = failing
             failing = false
+            let observer = commitObserver
             condition.unlock()
+            if !batch.isEmpty || !forecasts.isEmpty { observer?(took) }
             if recovered {
                 self.recovered(
                     "the reading log \(path) is written again: the \(batch.count) readings kept in memory are in it")

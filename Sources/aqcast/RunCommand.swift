@@ -1,9 +1,12 @@
 import AirQuality
 import ArgumentParser
 import CommandSupport
+import CoreMetrics
 import ForecastDaemon
 import Foundation
 import Logging
+import MetricsEndpoint
+import Prometheus
 import ServiceLifecycle
 import SystemdSupport
 import Training
@@ -28,9 +31,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String?
 
+    @Option(help: "Prometheus endpoint HOST:PORT, overriding the configuration; \"\" turns it off.")
+    var metricsListen: String?
+
     func validate() throws {
         if let broker, Self.parseBroker(broker) == nil {
             throw ValidationError("--broker must be HOST:PORT with a port 1...65535, got '\(broker)'")
+        }
+        if let metricsListen, !metricsListen.isEmpty, DaemonConfiguration.listenAddress(metricsListen) == nil {
+            throw ValidationError(
+                "--metrics-listen must be HOST:PORT, [IPv6]:PORT or \"\" for no endpoint, got '\(metricsListen)'")
         }
         if let logLevel, !DaemonConfiguration.logLevels.contains(logLevel) {
             throw ValidationError(
@@ -56,6 +66,7 @@ struct RunCommand: AsyncParsableCommand {
         if let model { c.modelPath = model }
         if let stateDir { c.stateDirectory = stateDir }
         if let logLevel { c.logLevel = logLevel }
+        if let metricsListen { c.metricsListen = metricsListen }
         let path = try modelInUse(c)
         let file = try ModelFile.load(path: path)
         guard file.steps == PRSADataset.steps else {
@@ -87,6 +98,17 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "aqcast")
         let command = self
         let notifier = ServiceNotifier()
+        // The metrics live in a Prometheus registry when there is an endpoint to serve them.
+        let registry = PrometheusCollectorRegistry()
+        let endpoint = DaemonConfiguration.listenAddress(initial.metricsListen)
+        let metrics = DaemonMetrics(
+            factory: endpoint == nil
+                ? NOOPMetricsHandler.instance
+                : MetricsServer.factory(
+                    registry: registry,
+                    buckets: Dictionary(
+                        DaemonMetrics.families.filter { !$0.buckets.isEmpty }.map { ($0.name, $0.buckets) },
+                        uniquingKeysWith: { a, _ in a })))
         let readingLog = ReadingLogService(
             configuration: initial, hours: model.steps + initial.forecast.maximumGapHours + 1, logger: logger)
         let forecasts: ForecastService
@@ -101,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             forecasts = try ForecastService(
                 loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier,
-                fewerInputs: fewerInputs, version: AQCastVersion.number)
+                fewerInputs: fewerInputs, version: AQCastVersion.number, metrics: metrics)
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
             throw Self.configurationExitCode
@@ -109,13 +131,22 @@ struct RunCommand: AsyncParsableCommand {
         // Started in this order and stopped in the reverse one: systemd hears STOPPING=1 first,
         // then the MQTT service says offline and disconnects, then the reading log writes what
         // is pending. A stop that takes longer than 20 s is cut short (the unit allows 30 s).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: readingLog), .init(service: forecasts),
+            .init(service: SystemdHealthService(notifier: notifier, forecasts: forecasts)),
+            .init(service: forecasts.weatherForecastService()),
+            .init(service: forecasts.accuracyService()),
+        ]
+        if let (host, port) = endpoint {
+            let help = Dictionary(DaemonMetrics.families.map { ($0.name, $0.help) }, uniquingKeysWith: { a, _ in a })
+            services.append(
+                .init(
+                    service: MetricsServer(
+                        host: host, port: port, registry: registry, help: help,
+                        beforeScrape: { forecasts.refreshMetrics() }, logger: logger)))
+        }
         var configuration = ServiceGroupConfiguration(
-            services: [
-                .init(service: readingLog), .init(service: forecasts),
-                .init(service: SystemdHealthService(notifier: notifier, forecasts: forecasts)),
-                .init(service: forecasts.weatherForecastService()),
-                .init(service: forecasts.accuracyService()),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(20)
         try await ServiceGroup(configuration: configuration).run()

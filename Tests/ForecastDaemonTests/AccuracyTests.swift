@@ -28,33 +28,12 @@ import Training
         let watcher = try client(broker, id: "t-acc", inbox: inbox, subscribe: "aq/+/accuracy")
         defer { withExtendedLifetime(watcher) {} }
         #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
-        let csv = Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path
-        let replay = try aqcast([
-            "replay", "--csv", csv, "--station", station, "--from", "2014-01-01T00", "--hours", "720", "--speed",
-            "720000", "--broker", "127.0.0.1:\(broker.port)",
-        ])
-        #expect(replay.status == 0, "\(replay.output)")
-
+        let lastHour = try replayJanuary2014(station: station, broker: broker)
         // The history as the backtest reads it: the same month, the same station.
-        let all = try HistoryFile.readings(path: csv, station: station).readings
-        let first = hourContaining(try RFC3339.parse("2014-01-01T00:00:00Z".utf8).get())
-        let month = all.filter { $0.hour >= first && $0.hour < first + 720 }
-        let lastHour = try #require(month.map(\.hour).max())
+        let month = try january2014(station: station)
         // Until the daemon has scored the forecast from the hour before the last (its first
         // hour ahead is the last hour) and published it.
-        var published: [String: Any]?
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let m = inbox.on("aq/\(station)/accuracy").last,
-                let json = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
-                let week = (json["windows"] as? [String: Any])?["7d"] as? [String: Any],
-                week["newest_origin"] as? String == isoHour(lastHour - 1)
-            {
-                published = week
-                break
-            }
-            usleep(100_000)
-        }
+        let published = weekAccuracy(inbox, topic: "aq/\(station)/accuracy", newestOrigin: lastHour - 1)
         let week = try #require(published, "no accuracy for the whole month: \(daemon.output)")
         #expect(week["first_origin"] as? String == isoHour(lastHour - 1 - 167))
 
@@ -93,6 +72,44 @@ import Training
             printed.output.contains("7d: forecasts from origin hours \(isoHour(lastHour - 168))"), "\(printed.output)")
         #expect(printed.output.contains(formatFixed(h8.rmse, 1)) && printed.output.contains(formatFixed(h8.gain, 1)))
     }
+}
+
+/// The shipped PRSA file's January 2014 as `station`'s readings.
+func january2014(station: String) throws -> [Reading] {
+    let csv = Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path
+    let first = hourContaining(try RFC3339.parse("2014-01-01T00:00:00Z".utf8).get())
+    return try HistoryFile.readings(path: csv, station: station).readings.filter {
+        $0.hour >= first && $0.hour < first + 720
+    }
+}
+
+/// Replays January 2014 of the shipped PRSA file as `station` through `broker` (`aqcast
+/// replay`, 200 hours a second); the month's last hour.
+func replayJanuary2014(station: String, broker: Broker) throws -> Int64 {
+    let csv = Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path
+    let replay = try aqcast([
+        "replay", "--csv", csv, "--station", station, "--from", "2014-01-01T00", "--hours", "720", "--speed",
+        "720000", "--broker", "127.0.0.1:\(broker.port)",
+    ])
+    #expect(replay.status == 0, "\(replay.output)")
+    return try #require(try january2014(station: station).map(\.hour).max())
+}
+
+/// The 7-day window of the newest accuracy message on `topic` once it reaches `newestOrigin`
+/// (within 60 s), or nil.
+func weekAccuracy(_ inbox: Inbox, topic: String, newestOrigin: Int64) -> [String: Any]? {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        if let m = inbox.on(topic).last,
+            let json = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
+            let week = (json["windows"] as? [String: Any])?["7d"] as? [String: Any],
+            week["newest_origin"] as? String == isoHour(newestOrigin)
+        {
+            return week
+        }
+        usleep(100_000)
+    }
+    return nil
 }
 
 /// Log records kept in memory, for a service run in-process.
@@ -141,7 +158,8 @@ final class MemoryLog: Sendable {
         let published = Mutex<[String]>([])
         let service = AccuracyService(
             interval: 1, horizon: 8, log: { log }, publish: { topic, _ in published.withLock { $0.append(topic) } },
-            stationTopic: { "aq/\($0)/accuracy" }, networkTopic: "aq/aqcast/accuracy", logger: memory.logger)
+            stationTopic: { "aq/\($0)/accuracy" }, networkTopic: "aq/aqcast/accuracy", metrics: DaemonMetrics(),
+            logger: memory.logger)
         let warnings = AccuracyService.Warnings()
         service.once(warnings)
         service.once(warnings)

@@ -61,6 +61,8 @@ func startDaemon(
         [
             "run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug",
             "--state-dir", stateDir ?? temporaryDirectory(),
+            // Many daemons run at once here: none listens for Prometheus unless `extra` says.
+            "--metrics-listen", "",
         ] + extra,
         environment: env)
 }
