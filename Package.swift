@@ -28,6 +28,9 @@ let package = Package(
     products: [
         .executable(name: "aqcast", targets: ["aqcast"]),
         .executable(name: "aqcast-bench", targets: ["aqcast-bench"]),
+        // For the fuzz targets (fuzz/Package.swift), which take these modules as they are.
+        .library(name: "AirQuality", targets: ["AirQuality"]),
+        .library(name: "ForecastDaemon", targets: ["ForecastDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -3,18 +3,20 @@
 # scripts/fetch-prometheus.sh); checks the house style (the toolchain's swift-format with the
 # checked-in .swift-format: `swift format --in-place --recursive Sources Tests Package.swift`
 # fixes nearly all it finds); builds everything with warnings as errors (the release program
-# too: the retraining tests run it, and `make install` installs it); runs the whole test suite;
-# then checks the systemd units and `make install`/`make uninstall` (in a scratch folder), runs
+# too: the retraining tests run it, and `make install` installs it); runs the whole test suite
+# and each fuzz target for 20 s (scripts/fuzz.sh); then checks the systemd units and `make install`/`make uninstall` (in a scratch folder), runs
 # the demo briefly (scripts/check-demo.sh), and builds and checks the Debian package
 # (scripts/check-deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-prometheus.sh
-swift format lint --strict --recursive Sources Tests Package.swift
+swift format lint --strict --recursive Sources Tests Package.swift fuzz/Package.swift fuzz/Sources
 swift build --build-tests
 swift build -c release --product aqcast
 swift test --skip-build
+# The fuzz targets, 20 s each (scripts/fuzz.sh; the README gives the 30-minute runs).
+bash scripts/fuzz.sh 20
 bash scripts/check-units.sh
 bash scripts/check-demo.sh
 bash scripts/check-deb.sh

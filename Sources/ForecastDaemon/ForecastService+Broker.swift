@@ -6,29 +6,29 @@ import MQTTClient
 extension ForecastService {
     /// Runs on the MQTT network thread for connection changes.
     func handle(_ event: MQTTEvent) {
-        let config = lock.withLock { configuration }
+        let config = mutable.withLock { $0.configuration }
         let broker = "\(config.brokerHost):\(config.brokerPort)"
         switch event {
         case .connected(let sessionPresent):
-            lock.withLock { brokerState = "connected to \(broker)" }
+            mutable.withLock { $0.brokerState = "connected to \(broker)" }
             logger.info(
                 "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
             try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
-            let first = lock.withLock {
-                defer { connectedBefore = true }
-                return !connectedBefore
+            let first = mutable.withLock { m in
+                defer { m.connectedBefore = true }
+                return !m.connectedBefore
             }
             metrics.broker(connected: true, again: !first)
             if first {
-                let rebuilt = lock.withLock {
-                    defer { restored = [] }
-                    return restored
+                let rebuilt = mutable.withLock { m in
+                    defer { m.restored = [] }
+                    return m.restored
                 }
                 for f in rebuilt { publish(f) }
             }
             notifier.status(statusLine())
         case .refused(let code, let reason, let retry):
-            lock.withLock { brokerState = "broker \(broker) refused the connection: \(reason)" }
+            mutable.withLock { $0.brokerState = "broker \(broker) refused the connection: \(reason)" }
             metrics.broker(connected: false)
             logger.error(
                 "broker refused the connection: \(reason); retrying in \(retry) s",
@@ -47,17 +47,17 @@ extension ForecastService {
             } else {
                 hint = ""
             }
-            lock.withLock { brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
+            mutable.withLock { $0.brokerState = "cannot connect to \(broker): \(reason)\(hint)" }
             metrics.broker(connected: false)
             logger.error(
                 "broker connection failed: \(reason)\(hint)", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
             notifier.status(statusLine())
         case .disconnected(0, _):
-            lock.withLock { brokerState = "disconnected from \(broker)" }
+            mutable.withLock { $0.brokerState = "disconnected from \(broker)" }
             metrics.broker(connected: false)
             logger.info("disconnected from broker", metadata: ["broker": "\(broker)"])
         case .disconnected(let code, let reason):
-            lock.withLock { brokerState = "reconnecting to \(broker): \(reason)" }
+            mutable.withLock { $0.brokerState = "reconnecting to \(broker): \(reason)" }
             metrics.broker(connected: false)
             logger.warning(
                 "broker connection lost, reconnecting: \(reason)",

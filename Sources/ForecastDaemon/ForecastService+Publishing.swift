@@ -34,7 +34,7 @@ extension ForecastService {
     /// Publishes `station`'s discovery configs the first time it is published for.
     func announce(_ station: String) {
         guard let discovery else { return }
-        let new = lock.withLock { announced.insert(station).inserted }
+        let new = mutable.withLock { $0.announced.insert(station).inserted }
         guard new else { return }
         publishConfigs(of: station, discovery)
         logger.debug("announced to Home Assistant", metadata: ["station": "\(station)"])
@@ -43,7 +43,7 @@ extension ForecastService {
     /// Publishes every announced station's configs again: Home Assistant (re)started.
     func announceAll() {
         guard let discovery else { return }
-        let stations = lock.withLock { announced }.sorted()
+        let stations = mutable.withLock { $0.announced }.sorted()
         for station in stations { publishConfigs(of: station, discovery) }
         logger.info("Home Assistant is online: discovery published again", metadata: ["stations": "\(stations.count)"])
     }
@@ -58,7 +58,7 @@ extension ForecastService {
     /// Removes the entities of stations that left memory (an empty retained config each).
     func withdraw(_ expired: [String]) {
         guard let discovery, !expired.isEmpty else { return }
-        let gone = lock.withLock { expired.filter { announced.remove($0) != nil } }
+        let gone = mutable.withLock { m in expired.filter { m.announced.remove($0) != nil } }
         for station in gone {
             for topic in discovery.topics(for: station) {
                 try? connection?.publish(topic: topic, payload: [], qos: 1, retain: true)

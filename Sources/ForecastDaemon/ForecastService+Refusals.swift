@@ -30,7 +30,7 @@ extension ForecastService {
 
     func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
         reportHeldBackRejections(now: now)
-        let verdict = lock.withLock { rejectionLog.admit(station: station, code: code) }
+        let verdict = mutable.withLock { $0.rejectionLog.admit(station: station, code: code) }
         if verdict == .holdBack(first: true) {
             logger.warning(
                 "more refused readings than the journal takes this minute; the rest are counted, not logged",
@@ -41,7 +41,7 @@ extension ForecastService {
 
     /// The counts of the refusals held back in the minute that ended, as one line.
     func reportHeldBackRejections(now: Double = Date().timeIntervalSince1970) {
-        guard let counts = lock.withLock({ rejectionLog.endedMinute(now: now) }) else { return }
+        guard let counts = mutable.withLock({ $0.rejectionLog.endedMinute(now: now) }) else { return }
         var metadata: Logger.Metadata = ["held_back": "\(counts.values.reduce(0, +))"]
         for (code, n) in counts { metadata[code.rawValue] = "\(n)" }
         logger.warning(

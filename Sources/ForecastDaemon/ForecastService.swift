@@ -4,6 +4,7 @@ import Logging
 import MQTTClient
 import ReadingLog
 import ServiceLifecycle
+import Synchronization
 import SystemdSupport
 import UnixSignals
 
@@ -13,17 +14,32 @@ import UnixSignals
 /// waits for the broker to take that, and disconnects. In the group between the reading log
 /// (``ReadingLogService``, which stops after it) and systemd's status and watchdog
 /// (``SystemdHealthService``, which stops before it).
-public final class ForecastService: Service, @unchecked Sendable {
-    // @unchecked: `configuration`, `connectedBefore`, `connection state` and `floodLogged` are
-    // guarded by `lock`; the engine and the MQTT connection are thread-safe themselves.
+public final class ForecastService: Service, Sendable {
     public typealias Loader = @Sendable () throws -> (DaemonConfiguration, ModelFile, String)
 
     private let loader: Loader
     let logger: Logger
     let notifier: ServiceNotifier
     let engine: ForecastEngine
-    let lock = NSLock()
-    var configuration: DaemonConfiguration
+    /// What changes while the service runs, behind one lock (the engine and the MQTT
+    /// connection are thread-safe themselves).
+    struct Mutable {
+        var configuration: DaemonConfiguration
+        /// The stations announced to Home Assistant.
+        var announced: Set<String> = []
+        var connectedBefore = false
+        var brokerState = "connecting to the broker"
+        /// Which refusals get a journal line this minute (the counters have them all).
+        var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
+        var connection: MQTTConnection?
+        /// Forecasts rebuilt from the log at start, published at the first connection.
+        var restored: [StationForecast] = []
+        /// The counts the status line's rates were last measured from.
+        var previous = (time: ContinuousClock.now, accepted: 0, forecasts: 0)
+    }
+    let mutable: Mutex<Mutable>
+    /// The MQTT connection, once ``run()`` has made it.
+    var connection: MQTTConnection? { mutable.withLock { $0.connection } }
     let pattern: TopicPattern?
     let weatherPattern: TopicPattern?
     /// The `[input.NAME]` subscriptions, tried in order after the reading topic.
@@ -32,14 +48,8 @@ public final class ForecastService: Service, @unchecked Sendable {
     let forecastTopic: (prefix: String, suffix: String)
     let stateTopic: (prefix: String, suffix: String)
     let accuracyTopic: (prefix: String, suffix: String)
-    /// Home Assistant discovery, when `[homeassistant] enabled`; and the stations announced.
+    /// Home Assistant discovery, when `[homeassistant] enabled`.
     let discovery: HomeAssistantDiscovery?
-    var announced: Set<String> = []
-    var connectedBefore = false
-    var brokerState = "connecting to the broker"
-    /// Which refusals get a journal line this minute (the counters have them all).
-    var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)
-    var connection: MQTTConnection?
     /// What Prometheus is told (``DaemonMetrics``; kept nowhere without `[metrics] listen`).
     let metrics: DaemonMetrics
     /// The models for fewer inputs, as the model-info metric names them, with their windows.
@@ -48,8 +58,6 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// The reading log's service: its writer takes every accepted reading.
     let readingLog: ReadingLogService
     var logWriter: ReadingLogWriter { readingLog.writer }
-    /// Forecasts rebuilt from the log at start, published at the first connection.
-    var restored: [StationForecast] = []
     /// The message being handled, noted so that one which kills the process is refused after
     /// the restart instead of killing it again.
     private let inFlight: InFlightMessage?
@@ -78,7 +86,6 @@ public final class ForecastService: Service, @unchecked Sendable {
         self.loader = loader
         self.logger = logger
         self.notifier = notifier
-        self.configuration = configuration
         self.pattern = pattern
         inputs = configuration.inputs
         weatherPattern = configuration.weatherTopic.isEmpty ? nil : TopicPattern(configuration.weatherTopic)
@@ -124,12 +131,14 @@ public final class ForecastService: Service, @unchecked Sendable {
             [writer = readingLog.writer] reading in
             writer.enqueue(.init(reading: reading, arrived: Date().timeIntervalSince1970))
         }
+        var restored: [StationForecast] = []
         if !history.isEmpty {
             restored = engine.restore(history, now: Date().timeIntervalSince1970)
             logger.info(
                 "station windows rebuilt from the reading log",
                 metadata: ["readings": "\(history.count)", "forecasts": "\(restored.count)"])
         }
+        mutable = Mutex(Mutable(configuration: configuration, restored: restored))
         logger.info(
             "model loaded",
             metadata: ["model": "\(model.identity(name: name))", "horizon": "\(configuration.forecast.horizonHours)"])
@@ -157,7 +166,7 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     /// The service that scores the published forecasts and publishes their accuracy.
     public func accuracyService() -> AccuracyService {
-        let config = lock.withLock { configuration }
+        let config = mutable.withLock { $0.configuration }
         let (prefix, suffix) = accuracyTopic
         let writer = logWriter
         return AccuracyService(
@@ -173,17 +182,17 @@ public final class ForecastService: Service, @unchecked Sendable {
     /// The service that fetches the configured areas' weather forecasts into this engine.
     public func weatherForecastService() -> WeatherForecastService {
         WeatherForecastService(
-            areas: lock.withLock { configuration.weatherForecasts }, engine: engine, logger: logger)
+            areas: mutable.withLock { $0.configuration.weatherForecasts }, engine: engine, logger: logger)
     }
 
     public func run() async throws {
-        let config = lock.withLock { configuration }
+        let config = mutable.withLock { $0.configuration }
         let settings = try Self.mqttSettings(config)
         let connection = try MQTTConnection(
             settings: settings,
             onMessage: { [weak self] message in self?.handle(message) },
             onEvent: { [weak self] event in self?.handle(event) })
-        lock.withLock { self.connection = connection }
+        mutable.withLock { $0.connection = connection }
         if pattern != nil { try connection.subscribe(config.readingTopic, qos: 1) }
         if weatherPattern != nil { try connection.subscribe(config.weatherTopic, qos: 1) }
         for input in inputs { try connection.subscribe(input.topic.filter, qos: 1) }
@@ -197,7 +206,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         // Trapped before READY goes out: systemd may send SIGHUP as soon as it has READY, and
         // an untrapped SIGHUP ends the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        lock.withLock { brokerState = "connecting to broker \(config.brokerHost):\(config.brokerPort)" }
+        mutable.withLock { $0.brokerState = "connecting to broker \(config.brokerHost):\(config.brokerPort)" }
         // Ready once the model is loaded and the log opened, whatever the broker does: a broker
         // that is down or starting later must not fail the unit's start (Type=notify gives up
         // after its timeout); STATUS says what the connection is doing, and changes with it.
@@ -319,23 +328,21 @@ public final class ForecastService: Service, @unchecked Sendable {
 
     // MARK: tasks
 
-    private var previous = (time: ContinuousClock.now, accepted: 0, forecasts: 0)
-
     /// The line systemd shows: the broker's state, stations, rates and refusals.
     public func statusLine() -> String {
         let c = engine.snapshot()
         let now = ContinuousClock.now
-        let (state, rates) = lock.withLock { () -> (String, (Double, Double)) in
+        let (state, rates) = mutable.withLock { m -> (String, (Double, Double)) in
             let seconds = max(
                 1e-3,
-                Double((now - previous.time).components.seconds)
-                    + Double((now - previous.time).components.attoseconds) / 1e18)
+                Double((now - m.previous.time).components.seconds)
+                    + Double((now - m.previous.time).components.attoseconds) / 1e18)
             let r = (
-                Double(c.accepted - previous.accepted) * 60 / seconds,
-                Double(c.forecasts - previous.forecasts) * 60 / seconds
+                Double(c.accepted - m.previous.accepted) * 60 / seconds,
+                Double(c.forecasts - m.previous.forecasts) * 60 / seconds
             )
-            if seconds >= 10 { previous = (now, c.accepted, c.forecasts) }
-            return (brokerState, r)
+            if seconds >= 10 { m.previous = (now, c.accepted, c.forecasts) }
+            return (m.brokerState, r)
         }
         return "\(state); \(c.stations) stations; \(Int(rates.0)) readings/min; \(Int(rates.1)) forecasts/min; "
             + "\(c.rejectedTotal) rejected"
@@ -374,7 +381,7 @@ public final class ForecastService: Service, @unchecked Sendable {
         logger.info("reloading configuration and model")
         do {
             let (config, model, name) = try loader()
-            let old = lock.withLock { configuration }
+            let old = mutable.withLock { $0.configuration }
             if old.needsRestart(toBecome: config) {
                 logger.warning(
                     "settings that need a restart changed (broker, topics, inputs, weather forecasts, accuracy, metrics, Home Assistant); they take effect at the next restart"
@@ -382,7 +389,7 @@ public final class ForecastService: Service, @unchecked Sendable {
             }
             engine.replace(model: model, modelName: name, settings: config.forecast)
             showModels(model, name: name)
-            lock.withLock { configuration.apply(forecastSettingsFrom: config) }
+            mutable.withLock { $0.configuration.apply(forecastSettingsFrom: config) }
             readingLog.keep(days: config.retentionDays)
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])
         } catch {

@@ -63,6 +63,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let (host, port) = RunCommand.parseBroker(broker)!
         // The broker's last word on the connection, for the error if readings are not taken.
         let lastProblem = Mutex<String?>(nil)
+        let connected = Mutex(false)
         let connection = try MQTTConnection(
             settings: MQTTSettings(host: host, port: port, clientID: "aqcast-replay-\(getpid())", cleanSession: true),
             onMessage: { _ in },
@@ -73,14 +74,20 @@ struct ReplayCommand: AsyncParsableCommand {
                     lastProblem.withLock { $0 = "refused: \(reason)" }
                 case .disconnected(_, let reason), .failure(let reason):
                     lastProblem.withLock { $0 = reason }
-                case .connected, .fellBackToMQTT311:
+                case .connected:
+                    connected.withLock { $0 = true }
+                case .fellBackToMQTT311:
                     break
                 }
             })
         try connection.start()
+        // Readings go out once the broker has taken the connection (or the wait is over): two
+        // of twelve published before the first CONNACK went unacknowledged on a loaded machine.
+        let clock = ContinuousClock()
+        let connectBy = clock.now.advanced(by: .seconds(acknowledgementWaitSeconds))
+        while !connected.withLock({ $0 }), clock.now < connectBy { try await Task.sleep(for: .milliseconds(10)) }
         let destination = topic.replacingOccurrences(of: "{station}", with: station)
         let interval = 3600 / speed
-        let clock = ContinuousClock()
         let begin = clock.now
         var sent = 0
         for (n, i) in (start..<end).enumerated() {
