@@ -49,6 +49,7 @@ echo "starting the daemon with the shipped model; state in $work/state"
 "$bin" run --broker "127.0.0.1:$port" --state-dir "$work/state" &
 pids+=($!)
 sleep 1
+echo "its Prometheus metrics meanwhile: curl -s http://127.0.0.1:10147/metrics"
 
 # The viewer reads the station's readings, states and forecasts through a FIFO, so the
 # subscriber and the viewer are two processes of their own.

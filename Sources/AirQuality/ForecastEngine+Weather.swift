@@ -30,8 +30,29 @@ extension ForecastEngine {
     /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
     /// Retained weather forecasts are fine: a forecast is naturally the latest state.
     public func ingestWeather(station: String, payload: [UInt8], now: Double) -> Result<Int, Rejection> {
-        lock.lock()
-        defer { lock.unlock() }
+        core.withLock { $0.ingestWeather(station: station, payload: payload, now: now) }
+    }
+
+    /// Stores a station's expected weather for the hours ahead, as ``ingestWeather(station:payload:now:)``
+    /// does once the payload is read (the backtest gives it the history's observed weather).
+    public func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
+        core.withLock { $0.storeWeather(hours, station: station, now: now) }
+    }
+
+    /// Stores an area's weather forecast from its service (`issuedAt`: when it was fetched),
+    /// for every station of the area: its hours replace those of the area's last forecast, which
+    /// keeps the hours the new one does not cover (a forecast that stops coming is used while its
+    /// hours last, then the weather is held); the newest 96 hours are kept.
+    public func storeAreaWeather(_ hours: [ReadingDecoder.WeatherHour], area: String, issuedAt: Double) {
+        core.withLock { $0.storeAreaWeather(hours, area: area, issuedAt: issuedAt) }
+    }
+}
+
+extension ForecastEngine.Core {
+    /// Stores a station's weather forecast for the hours ahead; returns how many hours it holds
+    /// now. Hours already observed are dropped; a later forecast for an hour replaces an earlier.
+    /// Retained weather forecasts are fine: a forecast is naturally the latest state.
+    func ingestWeather(station: String, payload: [UInt8], now: Double) -> Result<Int, Rejection> {
         let hours: [ReadingDecoder.WeatherHour]
         switch ReadingDecoder.decodeWeather(payload, station: station) {
         case .failure(let r):
@@ -49,9 +70,7 @@ extension ForecastEngine {
 
     /// Stores a station's expected weather for the hours ahead, as ``ingestWeather(station:payload:now:)``
     /// does once the payload is read (the backtest gives it the history's observed weather).
-    public func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
-        lock.lock()
-        defer { lock.unlock() }
+    func storeWeather(_ hours: [ReadingDecoder.WeatherHour], station: String, now: Double) {
         store(hours, station: station, now: now)
     }
 
@@ -76,9 +95,7 @@ extension ForecastEngine {
     /// for every station of the area: its hours replace those of the area's last forecast, which
     /// keeps the hours the new one does not cover (a forecast that stops coming is used while its
     /// hours last, then the weather is held); the newest 96 hours are kept.
-    public func storeAreaWeather(_ hours: [ReadingDecoder.WeatherHour], area: String, issuedAt: Double) {
-        lock.lock()
-        defer { lock.unlock() }
+    func storeAreaWeather(_ hours: [ReadingDecoder.WeatherHour], area: String, issuedAt: Double) {
         var stored = areas[area] ?? AreaWeather(hours: [:], issuedAt: issuedAt)
         for h in hours { stored.hours[h.hour] = h.features }
         Self.keepNewestHours(&stored.hours)
@@ -89,7 +106,9 @@ extension ForecastEngine {
     /// The weather expected for each hour after `hour` (nil: held) and where it came from: the
     /// station's own weather-forecast topic first, then its area's service; nil when there is
     /// neither (every hour held).
-    func expectedWeather(_ s: inout Station, station: String, after hour: Int64) -> ([[Double]?]?, [HourWeather]) {
+    func expectedWeather(_ s: inout ForecastEngine.Station, station: String, after hour: Int64) -> (
+        [[Double]?]?, [HourWeather]
+    ) {
         let area = settings.forecastArea(of: station).flatMap { name in areas[name].map { (name, $0) } }
         guard !s.weather.isEmpty || area != nil else { return (nil, []) }
         if !s.weather.isEmpty { s.weather = s.weather.filter { $0.key > hour } }
