@@ -135,7 +135,10 @@ public struct MetricsServer: Service {
                         "metrics endpoint listening", metadata: ["url": "http://\(host):\(port)/metrics"])
                 }, logger: quiet)
             do {
-                try await app.runService()
+                // No signals of its own: the daemon's group stops it on SIGTERM. (With
+                // Hummingbird's default it caught SIGTERM too and could end before the group
+                // had begun to stop, which the group takes for a failure: exit status 1.)
+                try await app.runService(gracefulShutdownSignals: [])
                 return
             } catch {
                 if !said {
