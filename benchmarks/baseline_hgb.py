@@ -116,7 +116,7 @@ def main():
         print(f"trained h{h} on {len(y)} origins", file=sys.stderr)
 
     rows = list(csv.DictReader(open(args.backtest)))
-    sums = {h: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] for h in range(1, args.horizon + 1)}
+    sums = {h: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] for h in range(1, args.horizon + 1)}
     missing = 0
     wanted = {}
     for r in rows:
@@ -148,13 +148,16 @@ def main():
         s[4] += abs(ours - truth)
         s[5] += abs(p - truth)
         s[6] += abs(persistence - truth)
+        s[7] += ours - truth
+        s[8] += p - truth
     print(f"RMSE and MAE (ug/m3) by hours ahead on the backtest's pairs; gain = 100 (1 - x / persistence); hgb fits the {args.target}")
-    print(" h  pairs   aqcast     hgb  persist  aqcast gain %  hgb gain %   MAE aqcast     hgb  persist")
+    print(" h  pairs   aqcast     hgb  persist  aqcast gain %  hgb gain %   MAE aqcast     hgb  persist"
+          "  bias aqcast     hgb")
     for h, s in sums.items():
         n = max(s[0], 1)
         a, g, p = (s[1] / n) ** 0.5, (s[2] / n) ** 0.5, (s[3] / n) ** 0.5
         print(f"{h:2d} {s[0]:6d} {a:8.1f} {g:7.1f} {p:8.1f} {100 * (1 - a / p):14.1f} {100 * (1 - g / p):11.1f}"
-              f" {s[4] / n:12.1f} {s[5] / n:7.1f} {s[6] / n:8.1f}")
+              f" {s[4] / n:12.1f} {s[5] / n:7.1f} {s[6] / n:8.1f} {s[7] / n:12.1f} {s[8] / n:7.1f}")
     if missing:
         print(f"({missing} pairs without a baseline forecast left out)")
 
