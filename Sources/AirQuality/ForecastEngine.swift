@@ -141,8 +141,7 @@ public final class ForecastEngine: Sendable {
         /// When stations were last looked over for expiry (once a minute of the callers' clock).
         var lastSweep = -Double.infinity
 
-        /// `fewerInputs`: models for stations that do not send every input the main model takes,
-        /// each with its name (their windows must be as long as the main model's).
+        /// The engine's arguments, as its own initialiser takes them.
         init(
             model: ModelFile, modelName: String, settings: Settings, fewerInputs: [(ModelFile, String)] = [],
             onAccepted: (@Sendable (Reading) -> Void)? = nil

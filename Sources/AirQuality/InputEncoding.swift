@@ -94,14 +94,6 @@ public struct InputEncoding: Codable, Sendable, Equatable {
             return row[i]
         }
         out.append(scaled(pm25: next()))
-        if weather == nil {
-            out.append(next())
-            out.append(next())
-            out.append(next())
-            appendWind(code: next(), to: &out)
-            out.append(next())
-            return
-        }
         for input in WeatherInput.allCases {
             let v = next()
             guard takes(input) else { continue }

@@ -105,24 +105,23 @@ public enum ReadingAssembly {
             }
             return nil
         }
+        /// The dew point from the temperature and humidity `value` gives, when it gives both.
+        func derivedDewPoint(_ value: (Quantity) -> Double?) -> Double? {
+            guard let t = value(.temperature), let rh = value(.humidity) else { return nil }
+            return dewPoint(temperature: t, humidity: rh)
+        }
         func fromSource(_ q: Quantity, _ origin: inout InputOrigin) -> Double? {
             guard let source, let held = source.held else { return nil }
             origin = .source(source.id)
-            if let v = held.value(q, at: time, maximumAge: sourceMaximumAge) { return v }
-            if q == .dewPoint, let t = held.value(.temperature, at: time, maximumAge: sourceMaximumAge),
-                let rh = held.value(.humidity, at: time, maximumAge: sourceMaximumAge)
-            {
-                return dewPoint(temperature: t, humidity: rh)
-            }
-            return nil
+            let value = { (q: Quantity) in held.value(q, at: time, maximumAge: sourceMaximumAge) }
+            return value(q) ?? (q == .dewPoint ? derivedDewPoint(value) : nil)
         }
-        var unused = InputOrigin.payload
         let temperature = find(.temperature, &origins.temperature) ?? fromSource(.temperature, &origins.temperature)
         var dew = find(.dewPoint, &origins.dewPoint)
-        if dew == nil, let t = o.temperature ?? own?.value(.temperature, at: time, maximumAge: ownMaximumAge),
-            let rh = find(.humidity, &unused)
+        if dew == nil,
+            let derived = derivedDewPoint({ o[number: $0] ?? own?.value($0, at: time, maximumAge: ownMaximumAge) })
         {
-            dew = dewPoint(temperature: t, humidity: rh)
+            dew = derived
             origins.dewPoint = .derived
         }
         if dew == nil { dew = fromSource(.dewPoint, &origins.dewPoint) }

@@ -71,10 +71,6 @@ public enum ReadingDecoder {
         return nil
     }
 
-    public static func decode(_ payload: [UInt8], station: String) -> Result<Reading, Rejection> {
-        topLevelObject(payload, station: station).flatMap { decode(fields: $0, station: station) }
-    }
-
     /// The payload's fields, after the checks every payload gets: station id, size, JSON, object.
     static func topLevelObject(_ payload: [UInt8], station: String) -> Result<[String: JSONValue], Rejection> {
         if let problem = validateStation(station) { return .failure(problem) }

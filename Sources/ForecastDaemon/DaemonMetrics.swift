@@ -94,6 +94,14 @@ public final class DaemonMetrics: Sendable {
         accuracyBias, accuracyGain, accuracyCoverage, accuracyScored,
     ]
 
+    /// Each family's help line by name, as the endpoint writes them.
+    public static let helpLines: [String: String] = Dictionary(
+        families.map { ($0.name, $0.help) }, uniquingKeysWith: { first, _ in first })
+
+    /// The buckets of each histogram family by name.
+    public static let histogramBuckets: [String: [Duration]] = Dictionary(
+        families.filter { !$0.buckets.isEmpty }.map { ($0.name, $0.buckets) }, uniquingKeysWith: { first, _ in first })
+
     private let factory: any MetricsFactory
     private let acceptedCounter: Counter
     private let refusedCounters: [Rejection.Code: Counter]

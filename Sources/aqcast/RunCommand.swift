@@ -104,11 +104,7 @@ struct RunCommand: AsyncParsableCommand {
         let metrics = DaemonMetrics(
             factory: endpoint == nil
                 ? NOOPMetricsHandler.instance
-                : MetricsServer.factory(
-                    registry: registry,
-                    buckets: Dictionary(
-                        DaemonMetrics.families.filter { !$0.buckets.isEmpty }.map { ($0.name, $0.buckets) },
-                        uniquingKeysWith: { a, _ in a })))
+                : MetricsServer.factory(registry: registry, buckets: DaemonMetrics.histogramBuckets))
         let readingLog = ReadingLogService(
             configuration: initial, hours: model.steps + initial.forecast.maximumGapHours + 1, logger: logger)
         let forecasts: ForecastService
@@ -138,11 +134,10 @@ struct RunCommand: AsyncParsableCommand {
             .init(service: forecasts.accuracyService()),
         ]
         if let (host, port) = endpoint {
-            let help = Dictionary(DaemonMetrics.families.map { ($0.name, $0.help) }, uniquingKeysWith: { a, _ in a })
             services.append(
                 .init(
                     service: MetricsServer(
-                        host: host, port: port, registry: registry, help: help,
+                        host: host, port: port, registry: registry, help: DaemonMetrics.helpLines,
                         beforeScrape: { forecasts.refreshMetrics() }, logger: logger)))
         }
         var configuration = ServiceGroupConfiguration(

@@ -156,8 +156,11 @@ extension Result where Failure == StationWindow.Incomplete {
 }
 
 @Suite struct ReadingDecoderTests {
+    /// A native payload's reading, after the checks every payload gets.
     func decode(_ json: String, station: String = "s1") -> Result<Reading, Rejection> {
-        ReadingDecoder.decode(Array(json.utf8), station: station)
+        ReadingDecoder.topLevelObject(Array(json.utf8), station: station).flatMap {
+            ReadingDecoder.decode(fields: $0, station: station)
+        }
     }
 
     let good =

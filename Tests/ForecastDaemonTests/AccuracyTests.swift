@@ -28,9 +28,8 @@ import Training
         let watcher = try client(broker, id: "t-acc", inbox: inbox, subscribe: "aq/+/accuracy")
         defer { withExtendedLifetime(watcher) {} }
         #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
-        let lastHour = try replayJanuary2014(station: station, broker: broker)
         // The history as the backtest reads it: the same month, the same station.
-        let month = try january2014(station: station)
+        let (month, lastHour) = try replayJanuary2014(station: station, broker: broker)
         // Until the daemon has scored the forecast from the hour before the last (its first
         // hour ahead is the last hour) and published it.
         let published = weekAccuracy(inbox, topic: "aq/\(station)/accuracy", newestOrigin: lastHour - 1)
@@ -84,15 +83,17 @@ func january2014(station: String) throws -> [Reading] {
 }
 
 /// Replays January 2014 of the shipped PRSA file as `station` through `broker` (`aqcast
-/// replay`, 200 hours a second); the month's last hour.
-func replayJanuary2014(station: String, broker: Broker) throws -> Int64 {
+/// replay`, 200 hours a second); the month's readings as the backtest reads them, and its
+/// last hour.
+func replayJanuary2014(station: String, broker: Broker) throws -> (readings: [Reading], lastHour: Int64) {
     let csv = Shipped.root.appendingPathComponent("data/PRSA_data_2010.1.1-2014.12.31.csv").path
     let replay = try aqcast([
         "replay", "--csv", csv, "--station", station, "--from", "2014-01-01T00", "--hours", "720", "--speed",
         "720000", "--broker", "127.0.0.1:\(broker.port)",
     ])
     #expect(replay.status == 0, "\(replay.output)")
-    return try #require(try january2014(station: station).map(\.hour).max())
+    let month = try january2014(station: station)
+    return (month, try #require(month.map(\.hour).max()))
 }
 
 /// The 7-day window of the newest accuracy message on `topic` once it reaches `newestOrigin`

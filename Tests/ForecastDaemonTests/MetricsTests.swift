@@ -37,7 +37,7 @@ import Training
         // Two payloads that are no readings, then the month.
         try watcher.publish(topic: "aq/\(station)/reading", payload: Array("not json".utf8), qos: 1)
         try watcher.publish(topic: "aq/\(station)/reading", payload: Array(#"{"time": 1388552400}"#.utf8), qos: 1)
-        let lastHour = try replayJanuary2014(station: station, broker: broker)
+        let lastHour = try replayJanuary2014(station: station, broker: broker).lastHour
         let network = weekAccuracy(inbox, topic: "aq/aqcast/accuracy", newestOrigin: lastHour - 1)
         let week = try #require(network, "no accuracy for the whole month: \(daemon.output)")
         usleep(500_000)  // the last commit of the reading log

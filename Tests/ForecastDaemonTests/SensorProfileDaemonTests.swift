@@ -113,18 +113,7 @@ import Testing
         try send("homeassistant/sensor/\(live[2])_pm_2_5/state", "9.0")
 
         func forecast(_ station: String, from earliest: Int64) -> [String: Any]? {
-            let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline {
-                for m in inbox.on("aq/\(station)/forecast").reversed() {
-                    if let json = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
-                        let based = json["based_on_hour"] as? String, based >= isoHour(earliest)
-                    {
-                        return json
-                    }
-                }
-                usleep(50_000)
-            }
-            return nil
+            newestForecast(inbox, station: station, basedOnOrAfter: earliest)
         }
         let expected: [(String, Int64, [String: String])] = [
             (
@@ -209,14 +198,7 @@ import Testing
         try publisher.publish(
             topic: "airgradient/readings/\(station)",
             payload: Array(#"{"wifi":-46,"serialno":"x","pm02":7,"atmp":25.87,"rhum":43}"#.utf8), qos: 1)
-        let deadline = Date().addingTimeInterval(15)
-        var live: [String: Any]?
-        while Date() < deadline, live == nil {
-            live = inbox.on("aq/\(station)/forecast").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
-            }.first { ($0["based_on_hour"] as? String ?? "") >= isoHour(hour) }
-            usleep(50_000)
-        }
+        let live = newestForecast(inbox, station: station, basedOnOrAfter: hour)
         #expect(live?["model_inputs"] as? String == "pm25+dew_point+temperature", "\(daemon.output.suffix(2000))")
         #expect((live?["model"] as? String)?.hasPrefix("aqcast-pm25-temperature-humidity.json ") == true)
         let inputs = live?["inputs"] as? [String: String]
@@ -235,4 +217,21 @@ import Testing
         let logged = try ReadingLog(path: state + "/readings.sqlite").all().filter { $0.station == station }
         #expect(logged.count == 24 && logged.last?.pm25 == 7 && logged.last?.pressure.isNaN == true)
     }
+}
+
+/// The newest forecast `inbox` received for `station` made from `earliest` or a later hour,
+/// waiting up to 15 s for one; nil if none came.
+func newestForecast(_ inbox: Inbox, station: String, basedOnOrAfter earliest: Int64) -> [String: Any]? {
+    let deadline = Date().addingTimeInterval(15)
+    while Date() < deadline {
+        for m in inbox.on("aq/\(station)/forecast").reversed() {
+            if let json = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any],
+                let based = json["based_on_hour"] as? String, based >= isoHour(earliest)
+            {
+                return json
+            }
+        }
+        usleep(50_000)
+    }
+    return nil
 }
