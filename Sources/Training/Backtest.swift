@@ -6,6 +6,10 @@ import DeepRNN
 /// intervals as `aqcast run`), and every forecast it publishes is compared with what then came
 /// true, beside persistence (every hour ahead equals the origin hour) on exactly the same pairs.
 public enum Backtest {
+    /// The share of the truth the published interval (5-95%) should leave outside it.
+    public static let intervalMissShare =
+        1 - (EvaluationSummary.quantileLevels.last! - EvaluationSummary.quantileLevels.first!)
+
     /// PM2.5 bands (by the true value, µg/m³) the interval coverage is reported in.
     public static let bands: [(name: String, lower: Double, upper: Double)] = [
         ("<35", 0, 35), ("35-75", 35, 75), ("75-150", 75, 150), ("150-250", 150, 250), (">=250", 250, .infinity),
@@ -134,6 +138,9 @@ public struct BacktestScores: Sendable {
         /// Forecast minus truth, summed.
         public var errorModel = 0.0
         public var covered = 0
+        /// Sums of the interval's width and of how far the truth fell outside it (µg/m³).
+        public var intervalWidth = 0.0
+        public var intervalMiss = 0.0
         public var bandCount = [Int](repeating: 0, count: Backtest.bands.count)
         public var bandCovered = [Int](repeating: 0, count: Backtest.bands.count)
         /// The same by the band of the forecast itself: what the interval promises the reader
@@ -150,6 +157,14 @@ public struct BacktestScores: Sendable {
         public var gain: Double { 100 * (1 - rmse / persistenceRMSE) }
         public var maeGain: Double { 100 * (1 - mae / persistenceMAE) }
         public var coverage: Double { Double(covered) / Double(max(count, 1)) }
+        /// The mean interval score of the central interval that should miss a share `alpha`
+        /// (0.1 for 5-95%): its width plus `2 / alpha` times the distance by which the truth
+        /// fell outside it (Gneiting and Raftery 2007, section 6.2). Lower is better; it
+        /// rewards narrow intervals that still hold the truth, so it judges two models'
+        /// intervals where coverage alone cannot.
+        public func intervalScore(alpha: Double = Backtest.intervalMissShare) -> Double {
+            (intervalWidth + 2 / alpha * intervalMiss) / Double(max(count, 1))
+        }
         public func bandCoverage(_ b: Int) -> Double? {
             bandCount[b] > 0 ? Double(bandCovered[b]) / Double(bandCount[b]) : nil
         }
@@ -175,6 +190,8 @@ public struct BacktestScores: Sendable {
         s.absoluteModel += abs(e)
         s.absolutePersistence += abs(p)
         s.errorModel += e
+        s.intervalWidth += r.upper - r.lower
+        s.intervalMiss += max(0, r.lower - r.truth) + max(0, r.truth - r.upper)
         s.bandCount[b] += 1
         s.forecastBandCount[fb] += 1
         if inside {
@@ -195,6 +212,8 @@ public struct BacktestScores: Sendable {
             byHorizon[h].absolutePersistence += o.absolutePersistence
             byHorizon[h].errorModel += o.errorModel
             byHorizon[h].covered += o.covered
+            byHorizon[h].intervalWidth += o.intervalWidth
+            byHorizon[h].intervalMiss += o.intervalMiss
             for b in Backtest.bands.indices {
                 byHorizon[h].bandCount[b] += o.bandCount[b]
                 byHorizon[h].bandCovered[b] += o.bandCovered[b]

@@ -5,8 +5,9 @@ extension BacktestReport {
     /// The pooled table by horizon, the coverage by band, and each station's gains.
     public func table() -> String {
         var out =
-            "pooled, by hours ahead (µg/m³; gain = 100 (1 - model / persistence); bias = mean forecast - truth):\n"
-        out += "  h  forecasts   RMSE  persist  gain %     MAE  persist  gain %    bias  cover %\n"
+            "pooled, by hours ahead (µg/m³; gain = 100 (1 - model / persistence); bias = mean forecast - truth;\n"
+            + "int score = the 5-95% interval's mean width + 20 x how far the truth fell outside it, lower is better):\n"
+        out += "  h  forecasts   RMSE  persist  gain %     MAE  persist  gain %    bias  cover %  int score\n"
         for (i, s) in pooled.byHorizon.enumerated() {
             out +=
                 pad("\(i + 1)", 3) + pad("\(s.count)", 11) + pad(formatFixed(s.rmse, 1), 7)
@@ -14,7 +15,7 @@ extension BacktestReport {
                 + pad(formatFixed(s.gain, 1), 8) + pad(formatFixed(s.mae, 1), 8)
                 + pad(formatFixed(s.persistenceMAE, 1), 9)
                 + pad(formatFixed(s.maeGain, 1), 8) + pad(formatFixed(s.bias, 1), 8)
-                + pad(formatFixed(100 * s.coverage, 1), 9) + "\n"
+                + pad(formatFixed(100 * s.coverage, 1), 9) + pad(formatFixed(s.intervalScore(), 1), 11) + "\n"
         }
         for byForecast in [false, true] {
             out += "\ninterval coverage % by \(byForecast ? "forecast" : "true") PM2.5 band (forecasts in the band):\n"
@@ -71,7 +72,7 @@ extension BacktestReport {
                     ("persistence_rmse", .number(s.persistenceRMSE)), ("gain_percent", .number(s.gain)),
                     ("mae", .number(s.mae)), ("persistence_mae", .number(s.persistenceMAE)),
                     ("mae_gain_percent", .number(s.maeGain)), ("bias", .number(s.bias)),
-                    ("coverage", .number(s.coverage)),
+                    ("coverage", .number(s.coverage)), ("interval_score", .number(s.intervalScore())),
                     ("coverage_by_band", byBand { .optional(s.bandCoverage($0)) }),
                     ("forecasts_by_band", byBand { .integer(s.bandCount[$0]) }),
                     ("coverage_by_forecast_band", byBand { .optional(s.forecastBandCoverage($0)) }),

@@ -89,7 +89,10 @@ public struct RecursiveTrainer: Sendable {
         /// target's scale in µg/m³ units of that scale (log1p for a log encoding).
         public var residualQuantiles: [[Double]]
         /// The same per band of the forecast's own level (edges in ``bandEdges``); a band with
-        /// too few samples to trust takes the horizon's quantiles.
+        /// too few samples to trust takes the horizon's quantiles. With the recipe's
+        /// ``TrainingRecipe/intervalsByTruthBand``, the outer pair are the interval's bounds as
+        /// ``IntervalCalibration`` moves them, so each band of the truth is covered as the
+        /// levels say rather than each band of the forecast.
         public var residualQuantilesByBand: [[[Double]]]
         public static let bandEdges = [35.0, 75, 150, 250]
         public static let minimumBandSamples = 300
@@ -234,6 +237,8 @@ public struct RecursiveTrainer: Sendable {
         // daemon's case without a weather forecast, and the wider one.
         var residuals = [[Double]](repeating: [], count: hours)
         var banded = [[[Double]]](repeating: [[Double]](repeating: [], count: Result.bandEdges.count + 1), count: hours)
+        var calibration = [[IntervalCalibration.Sample]](repeating: [], count: hours)
+        func band(_ value: Double) -> Int { Result.bandEdges.firstIndex { value < $0 } ?? Result.bandEdges.count }
         var start = 0
         var held: SeededGenerator? = nil
         while start < data.validation.count {
@@ -246,7 +251,9 @@ public struct RecursiveTrainer: Sendable {
                     let residual = (targets[b * hours + k] - z) * span
                     residuals[k].append(residual)
                     let value = encoding.unscaled(pm25: normalisation.target.denormalise(z))
-                    banded[k][Result.bandEdges.firstIndex { value < $0 } ?? Result.bandEdges.count].append(residual)
+                    let truth = encoding.unscaled(pm25: normalisation.target.denormalise(targets[b * hours + k]))
+                    banded[k][band(value)].append(residual)
+                    calibration[k].append(.init(residual: residual, forecastBand: band(value), truthBand: band(truth)))
                 }
             }
             start = end
@@ -256,9 +263,23 @@ public struct RecursiveTrainer: Sendable {
             trainSamples: data.train.count, validationSamples: data.validation.count, stopReason: stopReason,
             residualQuantiles: residuals.map { quantiles($0, quantileLevels) },
             residualQuantilesByBand: (0..<hours).map { k in
-                banded[k].map {
+                var rows = banded[k].map {
                     quantiles($0.count >= Result.minimumBandSamples ? $0 : residuals[k], quantileLevels)
                 }
+                let pooled = quantiles(residuals[k], quantileLevels)
+                if recipe.intervalsByTruthBand == true,
+                    let bounds = IntervalCalibration.bounds(
+                        calibration[k], bands: rows.count, coverage: quantileLevels.last! - quantileLevels.first!,
+                        nominal: quantileLevels.first!, minimumSamples: Result.minimumBandSamples,
+                        fallback: (pooled.first!, pooled.last!))
+                {
+                    for b in rows.indices {
+                        let last = rows[b].count - 1
+                        rows[b][0] = min(bounds[b].lower, rows[b][min(1, last)])
+                        rows[b][last] = max(bounds[b].upper, rows[b][max(0, last - 1)])
+                    }
+                }
+                return rows
             })
     }
 }
@@ -288,11 +309,5 @@ extension RecursiveTrainer {
 /// Linearly interpolated quantiles of `values` at `levels`.
 func quantiles(_ values: [Double], _ levels: [Double]) -> [Double] {
     let sorted = values.sorted()
-    guard !sorted.isEmpty else { return levels.map { _ in 0 } }
-    return levels.map { q in
-        let pos = q * Double(sorted.count - 1)
-        let lo = Int(pos)
-        let hi = min(lo + 1, sorted.count - 1)
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
-    }
+    return levels.map { IntervalCalibration.quantile(sorted: sorted, $0) }
 }

@@ -63,6 +63,20 @@ struct TrainCommand: ParsableCommand {
             """)
     var forecastWeatherShare: Double?
 
+    @Flag(
+        help: """
+            With --recipe recursive: weigh every hour ahead alike in the objective, instead of by \
+            the inverse of persistence's error there.
+            """)
+    var equalHorizonWeights = false
+
+    @Option(
+        help: """
+            With --recipe recursive: forecast (default) draws the intervals so each band of the \
+            forecast's level holds 90%; truth so each band of the true level does (wider).
+            """)
+    var intervals: String = "forecast"
+
     @Option(help: "Where to write the model file.")
     var out: String
 
@@ -94,6 +108,15 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--forecast-weather-share needs --recipe recursive")
             }
         }
+        if equalHorizonWeights, TrainingRecipe.named(recipe)?.recursiveEncoding == nil {
+            throw ValidationError("--equal-horizon-weights needs --recipe recursive")
+        }
+        guard ["forecast", "truth"].contains(intervals) else {
+            throw ValidationError("--intervals must be forecast or truth, got '\(intervals)'")
+        }
+        if intervals == "truth", TrainingRecipe.named(recipe)?.recursiveEncoding == nil {
+            throw ValidationError("--intervals truth needs --recipe recursive")
+        }
         if hidden != nil, parsedHidden == nil {
             throw ValidationError("--hidden takes sizes 1...512 separated by commas, e.g. 2,2; got '\(hidden!)'")
         }
@@ -121,6 +144,8 @@ struct TrainCommand: ParsableCommand {
         if let epochs { chosen.epochs = epochs }
         if let sizes = parsedHidden { chosen.hiddenSizes = sizes }
         if let share = forecastWeatherShare { chosen.forecastWeather = ForecastWeatherErrors(share: share) }
+        if equalHorizonWeights { chosen.horizonWeightsByPersistence = false }
+        if intervals == "truth" { chosen.intervalsByTruthBand = true }
         if var encoding = chosen.recursiveEncoding {
             if inputs != "all" {
                 encoding = InputEncoding(pm25: encoding.pm25, wind: encoding.wind, weather: parsedInputs)

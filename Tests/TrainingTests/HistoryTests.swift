@@ -95,6 +95,13 @@ import Testing
             #expect(abs(s.bias - mine.map { $0.forecast - $0.truth }.reduce(0, +) / Double(mine.count)) < 1e-9)
             let inside = mine.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count
             #expect(s.covered == inside && s.bandCount.reduce(0, +) == mine.count)
+            // The interval score from the records: width plus 20 times the miss (5-95%).
+            let score =
+                mine.map { r in
+                    (r.upper - r.lower) + 20 * (max(0, r.lower - r.truth) + max(0, r.truth - r.upper))
+                }.reduce(0, +) / Double(mine.count)
+            #expect(abs(s.intervalScore() - score) < 1e-9 * score)
+            #expect(s.intervalScore() > (s.intervalWidth / Double(mine.count)))
             // By the forecast's own band: the records counted again, each under its forecast.
             for b in Backtest.bands.indices {
                 let band = mine.filter { Backtest.band(of: $0.forecast) == b }
