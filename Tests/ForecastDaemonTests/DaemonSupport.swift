@@ -43,6 +43,32 @@ func client(_ broker: Broker, id: String, inbox: Inbox? = nil, subscribe: String
     return c
 }
 
+/// Whether the daemon takes readings from `broker` within `seconds`. The connected line does
+/// not say so: the daemon subscribes after it connects, and a busy machine can delay the
+/// subscription past a test's first messages. A probe station's reading is sent, on a new
+/// station each time, until that station's state comes back; accepted readings spend none of
+/// the journal's budget for refusals.
+func daemonTakesReadings(_ broker: Broker, seconds: Double = 20) throws -> Bool {
+    let inbox = Inbox()
+    let tag = "probe\(UUID().uuidString.prefix(6).lowercased())"
+    let watcher = try client(broker, id: "t-\(tag)-sub", inbox: inbox, subscribe: "aq/+/state")
+    let publisher = try client(broker, id: "t-\(tag)-pub")
+    defer { withExtendedLifetime((watcher, publisher)) {} }
+    let hour = Int64(Date().timeIntervalSince1970) / 3600
+    let deadline = Date().addingTimeInterval(seconds)
+    var sent = 0
+    while Date() < deadline {
+        try publisher.publish(topic: "aq/\(tag)-\(sent)/reading", payload: payload(hour: hour), qos: 1)
+        sent += 1
+        let next = Date().addingTimeInterval(0.5)
+        while Date() < next {
+            if (0..<sent).contains(where: { !inbox.on("aq/\(tag)-\($0)/state").isEmpty }) { return true }
+            usleep(20_000)
+        }
+    }
+    return false
+}
+
 /// A fresh folder for a daemon's state (its reading log).
 func temporaryDirectory() -> String {
     let dir = NSTemporaryDirectory() + "aqcast-state-\(UUID().uuidString.prefix(8))"
