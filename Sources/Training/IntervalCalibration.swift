@@ -10,18 +10,12 @@
 /// a fixed grid, minimising the squared misses of the truth bands' coverage from the target,
 /// in points, plus the mean width relative to the start as a tie-break: among levels that
 /// cover alike, the narrowest. Pure and deterministic.
-public enum IntervalCalibration {
-    public struct Sample: Sendable, Equatable {
+enum IntervalCalibration {
+    struct Sample: Sendable, Equatable {
         /// Truth minus forecast, on the scale the interval is drawn on.
-        public var residual: Double
-        public var forecastBand: Int
-        public var truthBand: Int
-
-        public init(residual: Double, forecastBand: Int, truthBand: Int) {
-            self.residual = residual
-            self.forecastBand = forecastBand
-            self.truthBand = truthBand
-        }
+        var residual: Double
+        var forecastBand: Int
+        var truthBand: Int
     }
 
     /// The levels a lower bound may take (an upper one takes `1 -` these): from 0.5% to the
@@ -31,7 +25,7 @@ public enum IntervalCalibration {
     /// `(lower, upper)` residual bounds per forecast band. A forecast band with fewer than
     /// `minimumSamples` keeps `fallback`'s bounds (and still counts in the truth bands'
     /// coverage); a truth band with fewer is left out of the objective. Nil without samples.
-    public static func bounds(
+    static func bounds(
         _ samples: [Sample], bands: Int, coverage target: Double = 0.9, nominal: Double = 0.05,
         minimumSamples: Int = 300, fallback: (lower: Double, upper: Double)
     ) -> [(lower: Double, upper: Double)]? {
@@ -50,8 +44,7 @@ public enum IntervalCalibration {
             byForecast[b].sort()
             for t in 0..<bands { pairs[b][t].sort() }
         }
-        let total = Double(truthCount.reduce(0, +))
-        guard total > 0 else { return nil }
+        guard truthCount.contains(where: { $0 > 0 }) else { return nil }
         let free = (0..<bands).map { byForecast[$0].count >= minimumSamples }
         let levels = lowerLevels
         let start = levels.firstIndex { $0 >= nominal - 1e-12 } ?? levels.count - 1
@@ -62,18 +55,19 @@ public enum IntervalCalibration {
         func bound(_ b: Int) -> (lower: Double, upper: Double) {
             free[b] ? (value(b, levels[lower[b]]), value(b, 1 - levels[upper[b]])) : fallback
         }
-        var startWidth = 0.0
-        for b in 0..<bands {
-            let (l, u) = bound(b)
-            startWidth += Double(byForecast[b].count) * (u - l)
+        /// The bounds' width summed over the samples.
+        func width() -> Double {
+            (0..<bands).reduce(0) { sum, b in
+                let (l, u) = bound(b)
+                return sum + Double(byForecast[b].count) * (u - l)
+            }
         }
+        let startWidth = width()
         let widthScale = startWidth > 0 ? startWidth : 1
         func objective() -> Double {
             var covered = [Int](repeating: 0, count: bands)
-            var width = 0.0
             for b in 0..<bands {
                 let (l, u) = bound(b)
-                width += Double(byForecast[b].count) * (u - l)
                 for t in 0..<bands { covered[t] += count(pairs[b][t], from: l, through: u) }
             }
             var misses = 0.0
@@ -81,8 +75,7 @@ public enum IntervalCalibration {
                 let points = 100 * (Double(covered[t]) / Double(truthCount[t]) - target)
                 misses += points * points
             }
-
-            return misses + width / widthScale
+            return misses + width() / widthScale
         }
         var best = objective()
         let steps = [-4, -1, 1, 4]

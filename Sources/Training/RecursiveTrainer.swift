@@ -251,27 +251,30 @@ public struct RecursiveTrainer: Sendable {
                     let residual = (targets[b * hours + k] - z) * span
                     residuals[k].append(residual)
                     let value = encoding.unscaled(pm25: normalisation.target.denormalise(z))
-                    let truth = encoding.unscaled(pm25: normalisation.target.denormalise(targets[b * hours + k]))
                     banded[k][band(value)].append(residual)
-                    calibration[k].append(.init(residual: residual, forecastBand: band(value), truthBand: band(truth)))
+                    if recipe.intervalsByTruthBand == true {
+                        let truth = encoding.unscaled(pm25: normalisation.target.denormalise(targets[b * hours + k]))
+                        calibration[k].append(
+                            .init(residual: residual, forecastBand: band(value), truthBand: band(truth)))
+                    }
                 }
             }
             start = end
         }
+        let pooled = residuals.map { quantiles($0, quantileLevels) }
         return Result(
             network: best, normalisation: normalisation, history: history, bestEpoch: bestEpoch,
             trainSamples: data.train.count, validationSamples: data.validation.count, stopReason: stopReason,
-            residualQuantiles: residuals.map { quantiles($0, quantileLevels) },
+            residualQuantiles: pooled,
             residualQuantilesByBand: (0..<hours).map { k in
                 var rows = banded[k].map {
-                    quantiles($0.count >= Result.minimumBandSamples ? $0 : residuals[k], quantileLevels)
+                    $0.count >= Result.minimumBandSamples ? quantiles($0, quantileLevels) : pooled[k]
                 }
-                let pooled = quantiles(residuals[k], quantileLevels)
                 if recipe.intervalsByTruthBand == true,
                     let bounds = IntervalCalibration.bounds(
                         calibration[k], bands: rows.count, coverage: quantileLevels.last! - quantileLevels.first!,
                         nominal: quantileLevels.first!, minimumSamples: Result.minimumBandSamples,
-                        fallback: (pooled.first!, pooled.last!))
+                        fallback: (pooled[k].first!, pooled[k].last!))
                 {
                     for b in rows.indices {
                         let last = rows[b].count - 1
