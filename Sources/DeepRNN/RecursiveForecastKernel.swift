@@ -39,15 +39,6 @@ public final class RecursiveForecastKernel {
     private let forecasts: UnsafeMutablePointer<Float>
     private let sizes: [Int]
     private let stateOffsets: [Int]
-    /// For layers of at most 8 units (``waveUnitLanes``): per layer, the weights from each input
-    /// and from each unit of the layer as vectors over the layer's units, zero-padded to 8
-    /// lanes, and the biases; then the output weights. Empty when a layer is wider.
-    private let columns: UnsafeMutablePointer<SIMD8<Float>>
-    private var columnOffsets: [(input: Int, recurrent: Int, bias: Int)] = []
-    private var outputColumn = 0
-    private let narrow: Bool
-    /// Each of the 8 windows' state in ``waveUnitLanes``: one 8-float row per layer.
-    private let laneState: UnsafeMutablePointer<Float>
     /// `startedMasks[n]`: 1 in the first n lanes, 0 in the rest.
     private let startedMasks: [SIMD8<Float>] = (0...8).map { n in
         var m = SIMD8<Float>.zero
@@ -81,41 +72,6 @@ public final class RecursiveForecastKernel {
         fresh.initialize(repeating: .zero, count: sizes.max()!)
         forecasts = .allocate(capacity: maximumHours + 8)
         forecasts.initialize(repeating: 0, count: maximumHours + 8)
-
-        let a = network.architecture
-        let layout = network.layout
-        narrow = sizes.allSatisfy { $0 <= 8 }
-        var vectors: [SIMD8<Float>] = []
-        if narrow {
-            for (l, h) in sizes.enumerated() {
-                let inSize = l == 0 ? a.inputSize : sizes[l - 1]
-                let input = vectors.count
-                for i in 0..<inSize {
-                    var v = SIMD8<Float>.zero
-                    for j in 0..<h { v[j] = Float(network.parameters[layout.inputWeights[l] + i * h + j]) }
-                    vectors.append(v)
-                }
-                let recurrent = vectors.count
-                for i in 0..<h {
-                    var v = SIMD8<Float>.zero
-                    for j in 0..<h { v[j] = Float(network.parameters[layout.recurrentWeights[l] + i * h + j]) }
-                    vectors.append(v)
-                }
-                var b = SIMD8<Float>.zero
-                if let o = layout.layerBiases[l] { for j in 0..<h { b[j] = Float(network.parameters[o + j]) } }
-                columnOffsets.append((input, recurrent, vectors.count))
-                vectors.append(b)
-            }
-            var w = SIMD8<Float>.zero
-            for j in 0..<sizes[sizes.count - 1] { w[j] = Float(network.parameters[layout.outputWeights + j]) }
-            outputColumn = vectors.count
-            vectors.append(w)
-        }
-        columns = .allocate(capacity: max(1, vectors.count))
-        columns.initialize(repeating: .zero, count: max(1, vectors.count))
-        for (i, v) in vectors.enumerated() { columns[i] = v }
-        laneState = .allocate(capacity: 8 * sizes.count * 8)
-        laneState.initialize(repeating: 0, count: 8 * sizes.count * 8)
     }
 
     deinit {
@@ -124,8 +80,6 @@ public final class RecursiveForecastKernel {
         state.deallocate()
         fresh.deallocate()
         forecasts.deallocate()
-        columns.deallocate()
-        laneState.deallocate()
     }
 
     /// Forecasts `hours` steps after `known` (`steps x inputSize` values, oldest row first) and
@@ -154,7 +108,7 @@ public final class RecursiveForecastKernel {
         }
         var first = 0
         while first < hours {
-            if narrow { waveUnitLanes(first: first, hours: hours) } else { wave(first: first, hours: hours) }
+            wave(first: first, hours: hours)
             first += 8
         }
         for k in 0..<hours { out[k] = Double(forecasts[k]) }
@@ -219,77 +173,6 @@ public final class RecursiveForecastKernel {
                 emit(z, window: first + k, lastRow: x, hours: hours)
             }
         }
-    }
-
-    /// The same staggered windows as ``wave(first:hours:)``, for layers of at most 8 units: the
-    /// lanes hold a layer's units, not windows, so a step costs one tanh per layer and window
-    /// instead of one per unit, and the windows active at a step are independent chains the core
-    /// overlaps. The input terms of the first layer are shared: every window reads the same row.
-    private func waveUnitLanes(first: Int, hours: Int) {
-        let a = network.architecture
-        let layout = network.layout
-        let f = a.inputSize
-        let stepCount = steps
-        let layerCount = sizes.count
-        laneState.update(repeating: 0, count: 8 * layerCount * 8)
-        let outputBias = layout.outputBias.map { Float(network.parameters[$0]) } ?? 0
-        let c = columns
-        let first0 = columnOffsets[0]
-        let h0 = sizes[0]
-        for tau in first..<(first + stepCount + 7) {
-            let x = rows + tau * f
-            var shared = c[first0.bias]
-            for i in 0..<f { shared += c[first0.input + i] * x[i] }
-            // Window k (of this wave) is at its step tau - first - k, if that is 0 ..< stepCount.
-            let lastActive = min(7, tau - first)
-            let firstActive = max(0, tau - first - (stepCount - 1))
-            for k in firstActive...lastActive {
-                let own0 = laneState + (k * layerCount) * 8
-                let z0 = dot(shared, c + first0.recurrent, own0, h0)
-                UnsafeMutableRawPointer(own0).storeBytes(of: rnnTanh(z0), as: SIMD8<Float>.self)
-                for l in 1..<max(1, layerCount) {
-                    let o = columnOffsets[l]
-                    let below = laneState + (k * layerCount + l - 1) * 8
-                    let own = laneState + (k * layerCount + l) * 8
-                    let up = dot(c[o.bias], c + o.input, below, sizes[l - 1])
-                    let z = dot(up, c + o.recurrent, own, sizes[l])
-                    UnsafeMutableRawPointer(own).storeBytes(of: rnnTanh(z), as: SIMD8<Float>.self)
-                }
-            }
-            // The window that has just taken its last step gives its forecast.
-            let k = tau - first - (stepCount - 1)
-            if k >= 0, first + k < hours {
-                let top = UnsafeRawPointer(laneState + (k * layerCount + layerCount - 1) * 8).loadUnaligned(
-                    as: SIMD8<Float>.self)
-                emit((c[outputColumn] * top).sum() + outputBias, window: first + k, lastRow: x, hours: hours)
-            }
-        }
-    }
-
-    /// `start + Σ columns[i] * values[i]` over `n` terms, in four independent fused chains (the
-    /// step-to-step critical path of a window).
-    @inline(__always)
-    private func dot(
-        _ start: SIMD8<Float>, _ columns: UnsafeMutablePointer<SIMD8<Float>>,
-        _ values: UnsafeMutablePointer<Float>, _ n: Int
-    ) -> SIMD8<Float> {
-        var a0 = start
-        var a1 = SIMD8<Float>.zero
-        var a2 = SIMD8<Float>.zero
-        var a3 = SIMD8<Float>.zero
-        var i = 0
-        while i + 3 < n {
-            a0.addProduct(columns[i], SIMD8(repeating: values[i]))
-            a1.addProduct(columns[i + 1], SIMD8(repeating: values[i + 1]))
-            a2.addProduct(columns[i + 2], SIMD8(repeating: values[i + 2]))
-            a3.addProduct(columns[i + 3], SIMD8(repeating: values[i + 3]))
-            i += 4
-        }
-        while i < n {
-            a0.addProduct(columns[i], SIMD8(repeating: values[i]))
-            i += 1
-        }
-        return (a0 + a1) + (a2 + a3)
     }
 
     /// Window `window`'s forecast from its network output `z` (the skip link added; `lastRow` is

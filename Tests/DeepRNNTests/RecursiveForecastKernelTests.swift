@@ -25,7 +25,7 @@ import Testing
         return out
     }
 
-    @Test(arguments: [[2, 2], [4], [8, 8], [3, 5, 2], [12, 4]])
+    @Test(arguments: [[2, 2], [4], [8, 8], [3, 5, 2], [12, 4], [16, 16]])
     func staggeredWindowsGiveTheSequentialForecasts(_ sizes: [Int]) {
         var rng = SeededGenerator(seed: UInt64(sizes.reduce(0, +)))
         let a = RNNArchitecture(
