@@ -132,10 +132,13 @@ let package = Package(
             name: "aqcast-bench",
             dependencies: [
                 "AirQuality", "DeepRNN", "Training", "ForecastDaemon", "MQTTClient", "ReadingLog", "CommandSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AQCastTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
+        // What the daemon tests and the benches both need: child processes, free loopback ports,
+        // a private mosquitto, and listeners for sd_notify and the journal at paths of their own.
+        .target(name: "AQCastTestSupport", path: "Tests/AQCastTestSupport", swiftSettings: strict),
         .testTarget(name: "DeepRNNTests", dependencies: ["DeepRNN"], swiftSettings: strict),
         .testTarget(
             name: "ReadingLogTests",
@@ -145,7 +148,7 @@ let package = Package(
             name: "ForecastDaemonTests",
             dependencies: [
                 "ForecastDaemon", "AirQuality", "Training", "ModelStore", "MQTTClient", "SystemdSupport", "ReadingLog",
-                .product(name: "Logging", package: "swift-log"),
+                "AQCastTestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),

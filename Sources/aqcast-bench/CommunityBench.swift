@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import AirQuality
 import ArgumentParser
 import CommandSupport
@@ -78,7 +79,7 @@ struct CommunityBench: ParsableCommand {
         for id in ids where withSource.contains(id) { config += "\(id) = \"roof\"\n" }
         try config.write(toFile: state + "/aqcast.toml", atomically: true, encoding: .utf8)
 
-        let broker = try PrivateBroker()
+        let broker = try Broker(settings: benchBrokerSettings)
         defer { broker.stop() }
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)

@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import AirQuality
 import ArgumentParser
 import CommandSupport
@@ -33,7 +34,7 @@ struct DaemonBench: ParsableCommand {
     var model: String?
 
     func run() throws {
-        let broker = try PrivateBroker()
+        let broker = try Broker(settings: benchBrokerSettings)
         defer { broker.stop() }
         let modelPath = try model ?? ShippedFile.model()
         let file = try ModelFile.load(path: modelPath)
@@ -258,41 +259,9 @@ final class Arrivals: Sendable {
     }
 }
 
-/// A mosquitto of the benchmark's own on a free loopback port.
-final class PrivateBroker {
-    let port: Int
-    let process = Process()
-    let directory = NSTemporaryDirectory() + "aqcast-bench-\(getpid())"
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        close(fd)
-        port = Int(UInt16(bigEndian: a.sin_port))
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try
-            "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
-            .write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
-        process.arguments = ["-c", directory + "/mosquitto.conf"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 0.5)
-    }
-
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
+/// The lines the benches' private mosquitto runs with: no cap on queued messages, 1,000 in
+/// flight a client, and replies not held back by Nagle's algorithm.
+let benchBrokerSettings = "max_queued_messages 0\nmax_inflight_messages 1000\nset_tcp_nodelay true"
 
 /// Prints a result line at once (standard output may be a pipe).
 func report(_ line: String) {

@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import AirQuality
 import ArgumentParser
 import CommandSupport
@@ -49,7 +50,7 @@ struct RestartBench: ParsableCommand {
         let reference = try timeToOnline(modelPath: modelPath, state: root + "/empty")
         report("reference, empty log: online after \(formatFixed(reference, 3)) s")
 
-        let broker = try PrivateBroker()
+        let broker = try Broker(settings: benchBrokerSettings)
         defer { broker.stop() }
         let forecasts = Counter()
         let online = Counter()
@@ -77,7 +78,7 @@ struct RestartBench: ParsableCommand {
     }
 
     func timeToOnline(modelPath: String, state: String) throws -> Double {
-        let broker = try PrivateBroker()
+        let broker = try Broker(settings: benchBrokerSettings)
         defer { broker.stop() }
         let online = Counter()
         let subscriber = try connectBench(broker.port, id: "bench-ref", subscribe: "aq/aqcast/status") { m in

@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import AirQuality
 import ArgumentParser
 import CommandSupport
@@ -24,7 +25,7 @@ struct StationsBench: ParsableCommand {
     var model: String?
 
     func run() throws {
-        let broker = try PrivateBroker()
+        let broker = try Broker(settings: benchBrokerSettings)
         defer { broker.stop() }
         let daemon = try launchDaemon(port: broker.port, modelPath: try model ?? ShippedFile.model())
         defer {

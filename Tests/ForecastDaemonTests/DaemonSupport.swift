@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import AirQuality
 import Foundation
 import MQTTClient

@@ -1,3 +1,4 @@
+import AQCastTestSupport
 import Foundation
 import Testing
 
