@@ -64,14 +64,15 @@ def load(path):
     return out
 
 
-def features(s):
+def features(s, calendar=True):
     """Inputs for every hour of a station's series as origin; NaN where the window is not whole."""
     cols = {f"pm_lag{k}": s["pm"].shift(k) for k in range(24)}
     for c in ["dew", "temp", "pres", "speed", "wind_e", "wind_n"]:
         cols[c] = s[c]
         cols[c + "_d3"] = s[c] - s[c].shift(3)
-    cols["hour"] = pd.Series(s.index.hour, index=s.index)
-    cols["month"] = pd.Series(s.index.month, index=s.index)
+    if calendar:
+        cols["hour"] = pd.Series(s.index.hour, index=s.index)
+        cols["month"] = pd.Series(s.index.month, index=s.index)
     x = pd.DataFrame(cols, index=s.index)
     whole = x[[f"pm_lag{k}" for k in range(24)]].notna().all(axis=1) & s["observed"].notna()
     return x, whole
@@ -87,6 +88,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--target", choices=["level", "change"], default="change",
                     help="fit PM2.5 itself, or its change from the origin hour (trees then start from persistence)")
+    ap.add_argument("--no-calendar", action="store_true",
+                    help="leave out the hour of day and the month (the inputs aqcast's model does not have)")
     ap.add_argument("csv", nargs="+", help="history CSVs (PRSA or multi-site layout), the training data")
     args = ap.parse_args()
     split = pd.Timestamp(args.train_before)
@@ -97,7 +100,7 @@ def main():
         series.update(loaded)
         for name in loaded:
             cut[name] = min(split, pd.Timestamp(args.prsa_train_before)) if len(loaded) == 1 and "PRSA_data" in path else split
-    inputs = {name: features(s) for name, s in series.items()}
+    inputs = {name: features(s, calendar=not args.no_calendar) for name, s in series.items()}
 
     models = []
     for h in range(1, args.horizon + 1):

@@ -77,6 +77,13 @@ struct TrainCommand: ParsableCommand {
             """)
     var intervals: String = "forecast"
 
+    @Option(
+        help: """
+            With --recipe recursive: the scale of the PM2.5 input and output, log1p (the recipe's) \
+            or linear (µg/m³ as they are; measured for the bias, README).
+            """)
+    var pm25Scale: String = "log1p"
+
     @Option(help: "Where to write the model file.")
     var out: String
 
@@ -117,6 +124,12 @@ struct TrainCommand: ParsableCommand {
         if intervals == "truth", TrainingRecipe.named(recipe)?.recursiveEncoding == nil {
             throw ValidationError("--intervals truth needs --recipe recursive")
         }
+        guard let scale = InputEncoding.Scale(rawValue: pm25Scale) else {
+            throw ValidationError("--pm25-scale must be log1p or linear, got '\(pm25Scale)'")
+        }
+        if scale != .log1p, TrainingRecipe.named(recipe)?.recursiveEncoding == nil {
+            throw ValidationError("--pm25-scale needs --recipe recursive")
+        }
         if hidden != nil, parsedHidden == nil {
             throw ValidationError("--hidden takes sizes 1...512 separated by commas, e.g. 2,2; got '\(hidden!)'")
         }
@@ -149,6 +162,9 @@ struct TrainCommand: ParsableCommand {
         if var encoding = chosen.recursiveEncoding {
             if inputs != "all" {
                 encoding = InputEncoding(pm25: encoding.pm25, wind: encoding.wind, weather: parsedInputs)
+            }
+            if let scale = InputEncoding.Scale(rawValue: pm25Scale), scale != encoding.pm25 {
+                encoding = InputEncoding(pm25: scale, wind: encoding.wind, weather: encoding.weather)
             }
             return try trainRecursive(chosen, encoding: encoding)
         }
