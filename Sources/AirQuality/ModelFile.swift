@@ -83,8 +83,7 @@ public struct ModelFile: Codable, Sendable {
         /// The quantiles for a forecast of `value` at `horizon` (1-based, within the file's).
         public func row(horizon: Int, value: Double) -> [Double] {
             guard let edges = bandEdges, let byBand else { return byHorizon[horizon - 1] }
-            let band = edges.firstIndex { value < $0 } ?? edges.count
-            return byBand[horizon - 1][band]
+            return byBand[horizon - 1][PM25Bands.index(of: value, edges: edges)]
         }
     }
 

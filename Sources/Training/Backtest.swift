@@ -10,15 +10,6 @@ public enum Backtest {
     public static let intervalMissShare =
         1 - (EvaluationSummary.quantileLevels.last! - EvaluationSummary.quantileLevels.first!)
 
-    /// PM2.5 bands (by the true value, µg/m³) the interval coverage is reported in.
-    public static let bands: [(name: String, lower: Double, upper: Double)] = [
-        ("<35", 0, 35), ("35-75", 35, 75), ("75-150", 75, 150), ("150-250", 150, 250), (">=250", 250, .infinity),
-    ]
-
-    public static func band(of value: Double) -> Int {
-        bands.firstIndex { value < $0.upper } ?? bands.count - 1
-    }
-
     public enum Weather: String, Sendable, CaseIterable {
         /// Held at the last observed hour, as the daemon does without a weather topic.
         case held
@@ -141,12 +132,12 @@ public struct BacktestScores: Sendable {
         /// Sums of the interval's width and of how far the truth fell outside it (µg/m³).
         public var intervalWidth = 0.0
         public var intervalMiss = 0.0
-        public var bandCount = [Int](repeating: 0, count: Backtest.bands.count)
-        public var bandCovered = [Int](repeating: 0, count: Backtest.bands.count)
+        public var bandCount = [Int](repeating: 0, count: PM25Bands.count)
+        public var bandCovered = [Int](repeating: 0, count: PM25Bands.count)
         /// The same by the band of the forecast itself: what the interval promises the reader
         /// of a forecast at that level.
-        public var forecastBandCount = [Int](repeating: 0, count: Backtest.bands.count)
-        public var forecastBandCovered = [Int](repeating: 0, count: Backtest.bands.count)
+        public var forecastBandCount = [Int](repeating: 0, count: PM25Bands.count)
+        public var forecastBandCovered = [Int](repeating: 0, count: PM25Bands.count)
 
         public var rmse: Double { (squaredModel / Double(max(count, 1))).squareRoot() }
         public var persistenceRMSE: Double { (squaredPersistence / Double(max(count, 1))).squareRoot() }
@@ -181,8 +172,8 @@ public struct BacktestScores: Sendable {
         let e = r.forecast - r.truth
         let p = r.persistence - r.truth
         let inside = r.truth >= r.lower && r.truth <= r.upper
-        let b = Backtest.band(of: r.truth)
-        let fb = Backtest.band(of: r.forecast)
+        let b = PM25Bands.index(of: r.truth)
+        let fb = PM25Bands.index(of: r.forecast)
         var s = byHorizon[r.horizon - 1]
         s.count += 1
         s.squaredModel += e * e
@@ -214,7 +205,7 @@ public struct BacktestScores: Sendable {
             byHorizon[h].covered += o.covered
             byHorizon[h].intervalWidth += o.intervalWidth
             byHorizon[h].intervalMiss += o.intervalMiss
-            for b in Backtest.bands.indices {
+            for b in 0..<PM25Bands.count {
                 byHorizon[h].bandCount[b] += o.bandCount[b]
                 byHorizon[h].bandCovered[b] += o.bandCovered[b]
                 byHorizon[h].forecastBandCount[b] += o.forecastBandCount[b]

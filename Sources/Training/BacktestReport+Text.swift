@@ -19,10 +19,10 @@ extension BacktestReport {
         }
         for byForecast in [false, true] {
             out += "\ninterval coverage % by \(byForecast ? "forecast" : "true") PM2.5 band (forecasts in the band):\n"
-            out += "  h" + Backtest.bands.map { pad($0.name, 16) }.joined() + "\n"
+            out += "  h" + PM25Bands.names.map { pad($0, 16) }.joined() + "\n"
             for (i, s) in pooled.byHorizon.enumerated() {
                 out += pad("\(i + 1)", 3)
-                for b in Backtest.bands.indices {
+                for b in 0..<PM25Bands.count {
                     let (share, count) =
                         byForecast
                         ? (s.forecastBandCoverage(b), s.forecastBandCount[b]) : (s.bandCoverage(b), s.bandCount[b])
@@ -63,7 +63,7 @@ extension BacktestReport {
     /// Each hour ahead's figures as `aqcast backtest --json` and the accuracy topics give them.
     public static func horizonsJSON(_ scores: BacktestScores) -> JSONText {
         func byBand(_ value: (Int) -> JSONText) -> JSONText {
-            .object(Backtest.bands.indices.map { (Backtest.bands[$0].name, value($0)) })
+            .object(PM25Bands.names.indices.map { (PM25Bands.names[$0], value($0)) })
         }
         return .array(
             scores.byHorizon.enumerated().map { i, s in

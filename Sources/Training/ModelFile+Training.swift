@@ -41,7 +41,7 @@ extension ModelFile {
             evaluation: runs.summary,
             residualQuantiles: ResidualQuantiles(
                 levels: EvaluationSummary.quantileLevels, byHorizon: result.residualQuantiles,
-                space: encoding.pm25 == .log1p ? .log1p : nil, bandEdges: RecursiveTrainer.Result.bandEdges,
+                space: encoding.pm25 == .log1p ? .log1p : nil, bandEdges: PM25Bands.upperEdges,
                 byBand: result.residualQuantilesByBand),
             encoding: encoding)
     }

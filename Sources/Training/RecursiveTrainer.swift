@@ -88,13 +88,12 @@ public struct RecursiveTrainer: Sendable {
         /// Quantiles (at `levels`) of the validation samples' residuals per horizon, on the
         /// target's scale in µg/m³ units of that scale (log1p for a log encoding).
         public var residualQuantiles: [[Double]]
-        /// The same per band of the forecast's own level (edges in ``bandEdges``); a band with
+        /// The same per band of the forecast's own level (``PM25Bands``); a band with
         /// too few samples to trust takes the horizon's quantiles. With the recipe's
         /// ``TrainingRecipe/intervalsByTruthBand``, the outer pair are the interval's bounds as
         /// ``IntervalCalibration`` moves them, so each band of the truth is covered as the
         /// levels say rather than each band of the forecast.
         public var residualQuantilesByBand: [[[Double]]]
-        public static let bandEdges = [35.0, 75, 150, 250]
         public static let minimumBandSamples = 300
     }
 
@@ -236,9 +235,9 @@ public struct RecursiveTrainer: Sendable {
         // target's own scale (log1p units for a log encoding), with the weather held: the
         // daemon's case without a weather forecast, and the wider one.
         var residuals = [[Double]](repeating: [], count: hours)
-        var banded = [[[Double]]](repeating: [[Double]](repeating: [], count: Result.bandEdges.count + 1), count: hours)
+        var banded = [[[Double]]](repeating: [[Double]](repeating: [], count: PM25Bands.count), count: hours)
         var calibration = [[IntervalCalibration.Sample]](repeating: [], count: hours)
-        func band(_ value: Double) -> Int { Result.bandEdges.firstIndex { value < $0 } ?? Result.bandEdges.count }
+        func band(_ value: Double) -> Int { PM25Bands.index(of: value) }
         var start = 0
         var held: SeededGenerator? = nil
         while start < data.validation.count {

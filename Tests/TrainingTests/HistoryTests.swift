@@ -103,8 +103,8 @@ import Testing
             #expect(abs(s.intervalScore() - score) < 1e-9 * score)
             #expect(s.intervalScore() > (s.intervalWidth / Double(mine.count)))
             // By the forecast's own band: the records counted again, each under its forecast.
-            for b in Backtest.bands.indices {
-                let band = mine.filter { Backtest.band(of: $0.forecast) == b }
+            for b in 0..<PM25Bands.count {
+                let band = mine.filter { PM25Bands.index(of: $0.forecast) == b }
                 #expect(s.forecastBandCount[b] == band.count)
                 #expect(s.forecastBandCovered[b] == band.filter { $0.truth >= $0.lower && $0.truth <= $0.upper }.count)
             }
