@@ -160,8 +160,10 @@ public struct PayloadFormat: Sendable, Equatable {
             }
             if q == .temperature || q == .dewPoint { v = units.temperature.celsius(v) }
             if q == .pressure { v = units.pressure.hectopascals(v) }
-            if case .failure(let r) = check(q, v, place: "'\(printablePrefix(sensor)).\(key)'") { return .failure(r) }
-            o[number: q] = v
+            switch ReadingDecoder.checked(q, v, place: "'\(printablePrefix(sensor)).\(key)'", converted: true) {
+            case .failure(let r): return .failure(r)
+            case .success(let v): o[number: q] = v
+            }
         }
         return .success(o)
     }
@@ -229,27 +231,10 @@ public struct PayloadFormat: Sendable, Equatable {
         case .pressure: v = units.pressure.hectopascals(raw)
         case .windSpeed: v = units.windSpeed.metresPerSecond(raw)
         case .windDirection:
-            guard raw.isFinite, (0...360).contains(raw) else {
-                return .failure(Rejection(.outOfRange, "\(place) is \(raw) degrees, outside 0...360"))
-            }
-            o.windDirection = WindDirection(degrees: raw)
-            return .success(())
+            return ReadingDecoder.bearing(raw, place: place).map { o.windDirection = $0 }
         default: break
         }
-        if case .failure(let r) = check(q, v, place: place) { return .failure(r) }
-        o[number: q] = v
-        return .success(())
-    }
-
-    private func check(_ q: Quantity, _ v: Double, place: String) -> Result<Void, Rejection> {
-        guard v.isFinite else { return .failure(Rejection(.outOfRange, "\(place) is not finite")) }
-        if let range = ReadingDecoder.range(of: q), !range.contains(v) {
-            return .failure(
-                Rejection(
-                    .outOfRange,
-                    "\(place) is \(v) in the model's unit, outside \(range.lowerBound)...\(range.upperBound)"))
-        }
-        return .success(())
+        return ReadingDecoder.checked(q, v, place: place, converted: true).map { o[number: q] = $0 }
     }
 
     /// A time field: RFC 3339, one without a zone read at `offset`, or Unix seconds (values

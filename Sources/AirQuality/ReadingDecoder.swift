@@ -87,28 +87,22 @@ public enum ReadingDecoder {
     }
 
     static func decode(fields: [String: JSONValue], station: String) -> Result<Reading, Rejection> {
-        func number(_ name: String) -> Result<Double, Rejection> {
-            guard let raw = fields[name] else {
-                return .failure(Rejection(.missingField, "field '\(name)' is missing"))
+        func number(_ q: Quantity) -> Result<Double, Rejection> {
+            guard let raw = fields[q.rawValue] else {
+                return .failure(Rejection(.missingField, "field '\(q.rawValue)' is missing"))
             }
             guard case .number(let v) = raw else {
-                return .failure(Rejection(.wrongType, "field '\(name)' must be a number"))
+                return .failure(Rejection(.wrongType, "field '\(q.rawValue)' must be a number"))
             }
-            guard v.isFinite else { return .failure(Rejection(.outOfRange, "field '\(name)' is not finite")) }
-            if let range = ranges.first(where: { $0.field == name })?.range, !range.contains(v) {
-                return .failure(
-                    Rejection(.outOfRange, "field '\(name)' is \(v), outside \(range.lowerBound)...\(range.upperBound)")
-                )
-            }
-            return .success(v)
+            return checked(q, v, place: "field '\(q.rawValue)'")
         }
         do throws(Rejection) {
             let time = try parseTime(fields["time"]).get()
-            let pm25 = try number("pm25").get()
-            let dew = try number("dew_point").get()
-            let temperature = try number("temperature").get()
-            let pressure = try number("pressure").get()
-            let speed = try number("wind_speed").get()
+            let pm25 = try number(.pm25).get()
+            let dew = try number(.dewPoint).get()
+            let temperature = try number(.temperature).get()
+            let pressure = try number(.pressure).get()
+            let speed = try number(.windSpeed).get()
             var direction = try parseDirection(fields["wind_direction"]).get()
             if speed < WindDirection.calmBelow { direction = .calm }
             return .success(
@@ -125,6 +119,29 @@ public enum ReadingDecoder {
         q == .humidity ? 0...100 : ranges.first { $0.field == q.rawValue }?.range
     }
 
+    /// `v` when it is finite and within the quantity's range (``range(of:)``), else the refusal
+    /// that says which and names `place` ("field 'pm25'", "the temperature state"). Every
+    /// decoder checks a value here, after converting it to the model's unit (`converted`, which
+    /// the refusal then mentions).
+    static func checked(_ q: Quantity, _ v: Double, place: String, converted: Bool = false) -> Result<Double, Rejection>
+    {
+        guard v.isFinite else { return .failure(Rejection(.outOfRange, "\(place) is not finite")) }
+        if let r = range(of: q), !r.contains(v) {
+            let unit = converted ? " in the model's unit" : ""
+            return .failure(
+                Rejection(.outOfRange, "\(place) is \(v)\(unit), outside \(r.lowerBound)...\(r.upperBound)"))
+        }
+        return .success(v)
+    }
+
+    /// A bearing in degrees (0...360) as a wind direction, else the refusal naming `place`.
+    static func bearing(_ v: Double, place: String) -> Result<WindDirection, Rejection> {
+        guard v.isFinite, (0...360).contains(v) else {
+            return .failure(Rejection(.outOfRange, "\(place) is \(v) degrees, outside 0...360"))
+        }
+        return .success(WindDirection(degrees: v))
+    }
+
     /// Our JSON as an observation: `time` is required, every other field is optional but
     /// checked like a reading's when present (a missing one may come from a weather source).
     static func observation(fields: [String: JSONValue], station: String) -> Result<Observation, Rejection> {
@@ -136,12 +153,7 @@ public enum ReadingDecoder {
                 guard case .number(let v) = raw else {
                     throw Rejection(.wrongType, "field '\(q.rawValue)' must be a number")
                 }
-                guard v.isFinite else { throw Rejection(.outOfRange, "field '\(q.rawValue)' is not finite") }
-                if let r = range(of: q), !r.contains(v) {
-                    throw Rejection(
-                        .outOfRange, "field '\(q.rawValue)' is \(v), outside \(r.lowerBound)...\(r.upperBound)")
-                }
-                o[number: q] = v
+                o[number: q] = try checked(q, v, place: "field '\(q.rawValue)'").get()
             }
             if let raw = fields["wind_direction"], raw != .null { o.windDirection = try parseDirection(raw).get() }
         } catch {
@@ -201,12 +213,7 @@ public enum ReadingDecoder {
             }
             return .success(d)
         }
-        if case .number(let v) = raw {
-            guard v.isFinite, (0...360).contains(v) else {
-                return .failure(Rejection(.outOfRange, "field '\(name)' is \(v) degrees, outside 0...360"))
-            }
-            return .success(WindDirection(degrees: v))
-        }
+        if case .number(let v) = raw { return bearing(v, place: "field '\(name)'") }
         return .failure(Rejection(.wrongType, "field '\(name)' must be a compass word or degrees"))
     }
 

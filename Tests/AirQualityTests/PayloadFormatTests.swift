@@ -66,6 +66,30 @@ struct PayloadFormatTests {
         #expect(decode(.airgradient, #"{"pm02":7,"rhum":140}"#).failureCode == .outOfRange)
     }
 
+    /// One range check serves every decoder: the same value out of range is refused by each
+    /// with the place it came from and the same range, and a bearing past 360 likewise.
+    @Test func everyDecoderRefusesOutOfRangeValuesAlike() {
+        let refusals: [(Result<Observation, Rejection>, place: String)] = [
+            (decode(.native, #"{"time":"2014-01-01T05:00:00Z","pm25":2500}"#), "field 'pm25'"),
+            (decode(.tasmota, #"{"SDS0X1":{"PM2.5":2500}}"#), "'SDS0X1.PM2.5'"),
+            (decode(.airgradient, #"{"pm02":2500}"#), "pm02"),
+            (decode(.esphome, "2500", quantity: .pm25), "PM2.5 state"),
+            (decode(.json, #"{"pm25":2500}"#), "pm25"),
+        ]
+        for (result, place) in refusals {
+            #expect(result.failureCode == .outOfRange, "\(place)")
+            let reason = result.failureReason ?? ""
+            #expect(reason.contains(place) && reason.contains("2500.0") && reason.contains("0.0...2000.0"), "\(reason)")
+        }
+        #expect(
+            decode(.native, #"{"time":"2014-01-01T05:00:00Z","pm25":5,"wind_direction":400}"#).failureReason?
+                .contains("400.0 degrees, outside 0...360") == true)
+        #expect(
+            decode(.esphome, "400", quantity: .windDirection).failureReason?
+                .contains("400.0 degrees, outside 0...360") == true)
+        #expect(decode(.native, #"{"time":"2014-01-01T05:00:00Z","pm25":5,"temperature":1e400}"#).failureCode != nil)
+    }
+
     @Test func singleValueTopics() throws {
         #expect(try decode(.esphome, "12.5", quantity: .pm25).get().pm25 == 12.5)
         #expect(try decode(.statestream, " 20.1\n", quantity: .temperature).get().temperature == 20.1)
