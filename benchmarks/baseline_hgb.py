@@ -90,6 +90,7 @@ def main():
                     help="fit PM2.5 itself, or its change from the origin hour (trees then start from persistence)")
     ap.add_argument("--no-calendar", action="store_true",
                     help="leave out the hour of day and the month (the inputs aqcast's model does not have)")
+    ap.add_argument("--forecasts", help="also write every pair's baseline forecast to this CSV, for grouping")
     ap.add_argument("csv", nargs="+", help="history CSVs (PRSA or multi-site layout), the training data")
     args = ap.parse_args()
     split = pd.Timestamp(args.train_before)
@@ -121,6 +122,10 @@ def main():
     rows = list(csv.DictReader(open(args.backtest)))
     sums = {h: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] for h in range(1, args.horizon + 1)}
     missing = 0
+    out = None
+    if args.forecasts:
+        out = csv.writer(open(args.forecasts, "w", newline=""))
+        out.writerow(["station", "origin", "horizon", "time", "truth", "forecast", "hgb", "persistence"])
     wanted = {}
     for r in rows:
         wanted.setdefault(r["station"], set()).add(pd.Timestamp(r["origin"].rstrip("Z")).tz_localize(None))
@@ -143,6 +148,8 @@ def main():
         if p is None or math.isnan(p):
             missing += 1
             continue
+        if out:
+            out.writerow([r["station"], r["origin"], h, r["time"], r["truth"], r["forecast"], p, r["persistence"]])
         s = sums[h]
         s[0] += 1
         s[1] += (ours - truth) ** 2
