@@ -190,6 +190,9 @@ public final class MQTTConnection: @unchecked Sendable {
                 lock.withLock { refusedV5 = text }
                 return
             }
+            // A refusal is still an answer in the version asked: it must not read as the
+            // protocol error that makes `auto` fall back to 3.1.1.
+            lock.withLock { acknowledged = true }
             refused(code: Int(rc), reason: text)
             return
         }

@@ -182,13 +182,23 @@ final class TestPKI {
             status.last?.contains("STATUS=broker localhost:\(broker.port) refused the connection: Not authorized")
                 == true,
             "\(status) \(d.output)")
-        // Eight more seconds: libmosquitto alone would knock once a second; the daemon waits 5
-        // seconds after the first refusal and 10 after the second.
-        usleep(8_000_000)
-        let refusals = entries(broker, "broker refused the connection")
-        #expect((1...2).contains(refusals.count), "\(refusals.count) refusals in about 9 s: \(refusals)")
+        // libmosquitto alone would knock once a second; the daemon waits 5 seconds after the
+        // first refusal and 10 after the second. Measured from when the first refusal's entry
+        // was seen to when the second's was: a tight loop would bring it within about a second.
+        let refused = "broker refused the connection"
+        let journal = FakeJournal.shared
+        #expect(journal?.wait(seconds: 5) { _ in !entries(broker, refused).isEmpty } != nil)
+        let firstSeen = Date()
+        #expect(journal?.wait(seconds: 12) { _ in entries(broker, refused).count >= 2 } != nil)
+        let gap = Date().timeIntervalSince(firstSeen)
+        let refusals = entries(broker, refused)
+        #expect(gap > 4.5, "the second refusal came \(gap) s after the first: \(refusals)")
+        #expect(refusals.count == 2, "\(refusals)")
         #expect(refusals.first?["MESSAGE"] == "broker refused the connection: Not authorized; retrying in 5 s")
+        #expect(
+            refusals.dropFirst().first?["MESSAGE"] == "broker refused the connection: Not authorized; retrying in 10 s")
         #expect(refusals.first?["PRIORITY"] == "3")
+        #expect(entries(broker, "the broker does not speak MQTT v5").isEmpty, "a refusal is not a protocol error")
         #expect(d.wait(seconds: 0.1) == nil, "the daemon died: \(d.output)")
         stop(d)
     }
