@@ -135,7 +135,7 @@ public struct StationWindow: Sendable {
     }
 
     /// The `steps` hours ending at `end`, six raw features each, oldest first, with gaps of up
-    /// to `maximumGapHours` filled by linear interpolation (the wind direction carried forward).
+    /// to `maximumGapHours` filled by ``Feature/interpolatedRow(from:to:at:)``.
     public func window(endingAt end: Int64) -> Result<[Double], Incomplete> {
         let first = end - Int64(steps) + 1
         func slot(_ hour: Int64) -> Slot? {
@@ -188,11 +188,7 @@ public struct StationWindow: Sendable {
             let b = Self.features(slot(next)!)
             while hour < next {
                 let w = Double(hour - p) / Double(next - p)
-                if hour >= first {
-                    var row = (0..<a.count).map { a[$0] + (b[$0] - a[$0]) * w }
-                    row[Feature.windDirection.rawValue] = a[Feature.windDirection.rawValue]
-                    rows += row
-                }
+                if hour >= first { rows += Feature.interpolatedRow(from: a, to: b, at: w) }
                 hour += 1
             }
         }

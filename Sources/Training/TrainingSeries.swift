@@ -46,10 +46,13 @@ extension TrainingSeries {
     /// order within a station, as the reading log's cursor hands them over, so that no more
     /// than one hour of readings is held besides the rows built.
     ///
-    /// The rules are the daemon's and ``LogSeries``'s: the readings of one hour are averaged
-    /// (the wind direction is the hour's first), gaps of up to `maximumGapHours` missing hours
-    /// are filled by linear interpolation with the wind direction carried forward, a longer gap
-    /// ends a run, and runs of `minimumRows` rows or fewer are dropped.
+    /// The rules are the daemon's window's (``StationWindow``), so a model retrained on the log
+    /// sees its hours as the daemon will: the readings of one hour are averaged, the wind
+    /// direction is the hour's latest reading's, gaps of up to `maximumGapHours` missing hours
+    /// are filled by ``Feature/interpolatedRow(from:to:at:)``, and a longer gap ends a run. Runs
+    /// of `minimumRows` rows or fewer are dropped. Two differences stay: the rows are rounded
+    /// to Float after filling (the window keeps Float means), and only readings with every
+    /// input are taken (the window averages each input over the readings that had it).
     public struct Builder: Sendable {
         public let maximumGapHours: Int
         public let minimumRows: Int
@@ -84,6 +87,7 @@ extension TrainingSeries {
             if count > 0, r.station == station, r.hour == hour {
                 for (i, v) in r.features.enumerated() { sum[i] += v }
                 count += 1
+                wind = r.windDirection
                 return
             }
             if count > 0, r.station == station, r.hour < hour {
@@ -124,10 +128,8 @@ extension TrainingSeries {
             }
             let missing = Int(hour - lastHour) - 1
             for k in stride(from: 1, through: missing, by: 1) {
-                let t = Double(k) / Double(missing + 1)
-                var filled = zip(lastRow, row).map { $0 + ($1 - $0) * t }
-                filled[w] = lastRow[w]
-                run!.raw += rounded(filled)
+                run!.raw += rounded(
+                    Feature.interpolatedRow(from: lastRow, to: row, at: Double(k) / Double(missing + 1)))
             }
             run!.raw += rounded(row)
         }

@@ -41,7 +41,7 @@ import Testing
             pressure: 1015, windDirection: wind, windSpeed: 3)
     }
 
-    /// Readings in one hour averaged (the hour's first wind kept), a gap of up to
+    /// Readings in one hour averaged (the hour's latest wind kept, as the daemon's window keeps it), a gap of up to
     /// `maximumGapHours` filled by straight lines with the wind carried forward, a longer one
     /// cutting the run, short runs dropped, stations kept apart.
     @Test func averagesFillsShortGapsAndCutsAtLongOnes() {
@@ -65,8 +65,36 @@ import Testing
         let w = Feature.windDirection.rawValue
         #expect(
             (0..<5).map { first.raw[$0 * f + w] }
-                == [WindDirection.southEast.code, 0, 0, 0, WindDirection.northWest.code])
+                == [WindDirection.northWest.code, 0, 0, 0, WindDirection.northWest.code])
         #expect(series.segments[1].rowCount == 3 && series.segments[2].rowCount == 3)
+    }
+
+    /// What a model is retrained on is what the daemon forecasts from: the same readings (several
+    /// in some hours, with the wind changing inside an hour, and gaps of 1-3 hours) give the
+    /// daemon's window and the trainer's series the same 24 rows, to Float rounding.
+    @Test func theTrainersRowsAreTheDaemonsWindow() throws {
+        let station = Array(Self.readings.filter { $0.station == "north" }.prefix(200))
+        let series = TrainingSeries(readings: station, maximumGapHours: 3, minimumRows: 24)
+        let run = try #require(series.segments.first)
+        var window = StationWindow(steps: 24, maximumGapHours: 3)
+        var compared = 0
+        for (i, r) in station.enumerated() {
+            _ = window.add(r)
+            let hour = r.hour
+            // Once the hour's last reading is in, as the daemon forecasts at the next hour's.
+            guard i + 1 == station.count || station[i + 1].hour != hour else { continue }
+            guard hour >= run.firstHour + 23, hour <= run.lastHour,
+                case .success(let rows) = window.window(endingAt: hour)
+            else { continue }
+            let f = Feature.allCases.count
+            let start = Int(hour - 23 - run.firstHour) * f
+            let expected = Array(run.raw[start..<(start + 24 * f)])
+            for (a, b) in zip(rows, expected) {
+                #expect(abs(a - b) <= 1e-4 * max(1, abs(b)), "hour \(hour): \(a) against \(b)")
+            }
+            compared += 1
+        }
+        #expect(compared > 100, "\(compared) windows compared")
     }
 
     /// The one-hour recipes' ``LogSeries`` is built by the same rules, split at its held-out hour.
