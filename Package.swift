@@ -149,6 +149,7 @@ let package = Package(
             dependencies: [
                 "ForecastDaemon", "AirQuality", "Training", "ModelStore", "MQTTClient", "SystemdSupport", "ReadingLog",
                 "AQCastTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
