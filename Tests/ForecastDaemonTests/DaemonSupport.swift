@@ -70,6 +70,21 @@ func daemonTakesReadings(_ broker: Broker, seconds: Double = 20) throws -> Bool 
     return false
 }
 
+/// Whether the daemon has handled, within `seconds`, everything `publisher` sent before this
+/// call: a reading for a fresh probe station goes out through the same connection, and the
+/// broker delivers one connection's messages in order to the daemon, which handles them in
+/// order on its MQTT thread, so once the probe's state comes back the messages before it were
+/// handled. The condition wait instead of a fixed pause after a burst.
+func handledEverythingSent(by publisher: MQTTConnection, _ broker: Broker, seconds: Double = 20) throws -> Bool {
+    let inbox = Inbox()
+    let probe = "drain\(UUID().uuidString.prefix(6).lowercased())"
+    let watcher = try client(broker, id: "t-\(probe)-sub", inbox: inbox, subscribe: "aq/\(probe)/state")
+    defer { withExtendedLifetime(watcher) {} }
+    let hour = Int64(Date().timeIntervalSince1970) / 3600
+    try publisher.publish(topic: "aq/\(probe)/reading", payload: payload(hour: hour), qos: 1)
+    return !inbox.wait(seconds: seconds, topic: "aq/\(probe)/state").isEmpty
+}
+
 /// A fresh folder for a daemon's state (its reading log).
 func temporaryDirectory() -> String {
     let dir = NSTemporaryDirectory() + "aqcast-state-\(UUID().uuidString.prefix(8))"
