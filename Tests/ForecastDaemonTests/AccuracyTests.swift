@@ -1,6 +1,7 @@
 import AQCastTestSupport
 import AirQuality
 import Foundation
+import InMemoryLogging
 import Logging
 import MQTTClient
 import ReadingLog
@@ -114,26 +115,6 @@ func weekAccuracy(_ inbox: Inbox, topic: String, newestOrigin: Int64) -> [String
     return nil
 }
 
-/// Log records kept in memory, for a service run in-process.
-final class MemoryLog: Sendable {
-    let records = Mutex<[(level: Logger.Level, message: String)]>([])
-
-    struct Handler: LogHandler {
-        let log: MemoryLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            log.records.withLock { $0.append((event.level, event.message.description)) }
-        }
-    }
-
-    var logger: Logger { Logger(label: "test") { _ in Handler(log: self) } }
-}
-
 /// The accuracy service in-process on a real SQLite log: a station whose forecasts lost to
 /// persistence over the week is warned about once, not at every round.
 @Suite struct AccuracyServiceTests {
@@ -156,20 +137,20 @@ final class MemoryLog: Sendable {
                         issuedAt: 1)
                 }
             })
-        let memory = MemoryLog()
+        let memory = InMemoryLogHandler()
         let published = Mutex<[String]>([])
         let service = AccuracyService(
             interval: 1, horizon: 8, log: { log }, publish: { topic, _ in published.withLock { $0.append(topic) } },
             stationTopic: { "aq/\($0)/accuracy" }, networkTopic: "aq/aqcast/accuracy", metrics: DaemonMetrics(),
-            logger: memory.logger)
+            logger: Logger(label: "test") { _ in memory })
         let warnings = AccuracyService.Warnings()
         service.once(warnings)
         service.once(warnings)
-        let warned = memory.records.withLock { $0.filter { $0.level == .warning } }
+        let warned = memory.entries.filter { $0.level == .warning }
         #expect(warned.count == 1)
         #expect(
-            warned.first?.message.hasPrefix("forecasts for bad did worse than persistence over the last 7 days") == true
-        )
+            warned.first?.message.description.hasPrefix(
+                "forecasts for bad did worse than persistence over the last 7 days") == true)
         #expect(
             published.withLock { $0 } == [
                 "aq/bad/accuracy", "aq/aqcast/accuracy", "aq/bad/accuracy", "aq/aqcast/accuracy",
