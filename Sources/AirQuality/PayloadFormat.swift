@@ -155,15 +155,11 @@ public struct PayloadFormat: Sendable, Equatable {
         ]
         for (key, q) in wanted {
             guard let (sensor, inner) = sensors.first(where: { $0.1[key] != nil }) else { continue }
-            guard case .number(var v) = inner[key]! else {
+            guard case .number(let v) = inner[key]! else {
                 return .failure(Rejection(.wrongType, "'\(printablePrefix(sensor)).\(key)' must be a number"))
             }
-            if q == .temperature || q == .dewPoint { v = units.temperature.celsius(v) }
-            if q == .pressure { v = units.pressure.hectopascals(v) }
-            switch ReadingDecoder.checked(q, v, place: "'\(printablePrefix(sensor)).\(key)'", converted: true) {
-            case .failure(let r): return .failure(r)
-            case .success(let v): o[number: q] = v
-            }
+            let place = "'\(printablePrefix(sensor)).\(key)'"
+            if case .failure(let r) = set(&o, q, v, place: place, units: units) { return .failure(r) }
         }
         return .success(o)
     }
@@ -223,8 +219,12 @@ public struct PayloadFormat: Sendable, Equatable {
 
     // MARK: values
 
-    /// Converts `v` from this input's unit, checks its range and stores it.
-    private func set(_ o: inout Observation, _ q: Quantity, _ raw: Double, place: String) -> Result<Void, Rejection> {
+    /// Converts `v` from this input's unit (or `units`, those a message named for itself),
+    /// checks its range and stores it.
+    private func set(
+        _ o: inout Observation, _ q: Quantity, _ raw: Double, place: String, units: PayloadUnits? = nil
+    ) -> Result<Void, Rejection> {
+        let units = units ?? self.units
         var v = raw
         switch q {
         case .temperature, .dewPoint: v = units.temperature.celsius(raw)
