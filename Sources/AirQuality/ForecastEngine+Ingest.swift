@@ -104,20 +104,28 @@ extension ForecastEngine.Core {
         return nil
     }
 
-    /// Rebuilds station windows from logged readings (oldest first) and forecasts at once from
-    /// each station's newest hour whose window is whole; nothing is counted or logged again.
-    func restore(_ readings: [Reading], now: Double) -> [StationForecast] {
+    /// Rebuilds station windows from logged readings (oldest first) and the stations' bias
+    /// corrections from their logged errors, and forecasts at once from each station's newest
+    /// hour whose window is whole; nothing is counted or logged again.
+    func restore(_ readings: [Reading], bias: [String: BiasCorrection], now: Double) -> [StationForecast] {
         for r in readings {
             guard admit(r.station, now: now) == nil else { continue }
             _ = stations[r.station]!.window.add(r)
         }
+        for (key, correction) in bias where stations[key] != nil { stations[key]!.bias = correction }
         var out: [StationForecast] = []
         for key in stations.keys.sorted() {
             guard let hour = stations[key]!.window.newestHour,
                 case .success(let rows) = stations[key]!.window.window(endingAt: hour)
             else { continue }
             guard let m = models.first(where: { $0.serves(rows) }) else { continue }
-            let hours = m.forecaster.forecast(window: rows, hours: settings.horizonHours)
+            let values = m.forecaster.values(window: rows, hours: settings.horizonHours)
+            var corrections: [Double] = []
+            if correcting(&stations[key]!, model: m) {
+                corrections = stations[key]!.bias!.corrections(from: hour, hours: values.count)
+                stations[key]!.bias!.expect(from: hour, values)
+            }
+            let hours = m.forecaster.hours(from: values, corrections: corrections)
             stations[key]!.window.lastForecastHour = hour
             stations[key]!.attemptedHour = hour
             stations[key]!.reported = .forecasting(inputs: m.inputs)
@@ -205,11 +213,21 @@ extension ForecastEngine.Core {
             switch s.window.window(endingAt: hour).flatMap(choose) {
             case .success(let (rows, m)):
                 let (expected, sources) = expectedWeather(&s, station: station, after: hour)
-                let hours = m.forecaster.forecast(window: rows, hours: settings.horizonHours, weather: expected)
+                let values = m.forecaster.values(window: rows, hours: settings.horizonHours, weather: expected)
+                // The origin hour's PM2.5 is the truth of the forecasts made for it.
+                let truth = rows[rows.count - Feature.allCases.count + Feature.pm25.rawValue]
+                var learnt: [BiasCorrection.Error] = []
+                var corrections: [Double] = []
+                if correcting(&s, model: m) {
+                    learnt = s.bias!.observe(hour: hour, truth: truth)
+                    corrections = s.bias!.corrections(from: hour, hours: values.count)
+                    s.bias!.expect(from: hour, values)
+                }
                 forecast = StationForecast(
-                    station: station, basedOnHour: hour, issuedAt: now, model: m.identity, hours: hours,
+                    station: station, basedOnHour: hour, issuedAt: now, model: m.identity,
+                    hours: m.forecaster.hours(from: values, corrections: corrections),
                     intervalLevels: m.forecaster.intervalLevels, hourWeather: sources,
-                    inputs: s.origins, modelInputs: m.inputs)
+                    inputs: s.origins, modelInputs: m.inputs, biasErrors: learnt)
                 s.window.lastForecastHour = hour
                 s.waiting = nil
                 counters.forecasts += 1
@@ -231,6 +249,23 @@ extension ForecastEngine.Core {
             changed = state
         }
         return (forecast, waiting, changed)
+    }
+
+    /// Whether the station's forecasts by `m` are corrected, and if so makes its ``Station/bias``
+    /// the one for `m`: a fresh one when another model made the errors it holds.
+    private func correcting(_ s: inout ForecastEngine.Station, model m: ForecastEngine.Loaded) -> Bool {
+        let days = settings.biasCorrectionDays
+        guard days > 0 else {
+            s.bias = nil
+            return false
+        }
+        if let b = s.bias, b.model == m.identity, b.days == days { return true }
+        let kept = s.bias.flatMap { b -> [(horizon: Int, bucket: BiasCorrection.Bucket)]? in
+            guard b.model == m.identity else { return nil }
+            return b.buckets.enumerated().flatMap { h, list in list.map { (h + 1, $0) } }
+        }
+        s.bias = BiasCorrection(days: days, model: m.identity, buckets: kept ?? [])
+        return true
     }
 
     /// The first model whose inputs the window has, or why there is none.

@@ -23,6 +23,9 @@ extension ForecastEngine {
         /// An hour whose station has gone quiet is complete this long after it ends, even
         /// without a reading for a later hour.
         public var hourCloseSeconds = 60
+        /// Days of a station's own forecast errors its running bias correction averages over
+        /// (``BiasCorrection``); 0 turns the correction off.
+        public var biasCorrectionDays = 30
 
         public init() {}
 

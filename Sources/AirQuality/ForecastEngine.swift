@@ -48,6 +48,9 @@ public final class ForecastEngine: Sendable {
         var readingsPerHour: Int?
         /// The newest hour a forecast was tried from (it may have waited).
         var attemptedHour: Int64?
+        /// The running correction of this station's forecasts by their own mean error; nil
+        /// until its first forecast, or with the correction off.
+        var bias: BiasCorrection?
     }
 
     /// The engine's state and what changes it, reached only under the lock.
@@ -103,10 +106,13 @@ public final class ForecastEngine: Sendable {
     /// The stations that left memory since the last call.
     public func takeExpired() -> [String] { core.withLock { $0.takeExpired() } }
 
-    /// Rebuilds station windows from logged readings (oldest first) and forecasts at once from
-    /// each station's newest hour whose window is whole; nothing is counted or logged again.
-    public func restore(_ readings: [Reading], now: Double) -> [StationForecast] {
-        core.withLock { $0.restore(readings, now: now) }
+    /// Rebuilds station windows from logged readings (oldest first) and the stations' bias
+    /// corrections from their logged errors, and forecasts at once from each station's newest
+    /// hour whose window is whole; nothing is counted or logged again.
+    public func restore(
+        _ readings: [Reading], bias: [String: BiasCorrection] = [:], now: Double
+    ) -> [StationForecast] {
+        core.withLock { $0.restore(readings, bias: bias, now: now) }
     }
 
     /// The hours of quiet stations that ended `hourCloseSeconds` ago and were not yet tried:

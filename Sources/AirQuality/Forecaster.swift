@@ -7,12 +7,16 @@ public struct ForecastHour: Sendable, Equatable, Codable {
     public var pm25: Double
     public var lower: Double
     public var upper: Double
+    /// What the station's running bias correction added to the model's forecast (µg/m³; 0
+    /// without one). ``pm25`` is the model's value plus this, and at least 0.
+    public var correction: Double
 
-    public init(horizon: Int, pm25: Double, lower: Double, upper: Double) {
+    public init(horizon: Int, pm25: Double, lower: Double, upper: Double, correction: Double = 0) {
         self.horizon = horizon
         self.pm25 = pm25
         self.lower = lower
         self.upper = upper
+        self.correction = correction
     }
 }
 
@@ -52,6 +56,12 @@ public final class Forecaster {
     /// `weather`, when given, holds for each hour ahead (index 0 = 1 hour) the six raw features
     /// expected then, or nil: where given, its weather replaces the held one (PM2.5 is ignored).
     public func forecast(window: [Double], hours: Int, weather: [[Double]?]? = nil) -> [ForecastHour] {
+        self.hours(from: values(window: window, hours: hours, weather: weather))
+    }
+
+    /// The model's own forecast of PM2.5 (µg/m³, at least 0) for each of `hours` hours after the
+    /// window, as ``forecast(window:hours:weather:)`` takes them, without intervals.
+    public func values(window: [Double], hours: Int, weather: [[Double]?]? = nil) -> [Double] {
         let encoding = model.inputEncoding
         let f = encoding.count
         let stepCount = model.steps
@@ -83,18 +93,27 @@ public final class Forecaster {
                 }
             }
         }
+        return (0..<hours).map { h in max(0, encoding.unscaled(pm25: norm.target.denormalise(raw[h]))) }
+    }
+
+    /// The forecast hours of the model's `values` (index 0 = 1 hour ahead), each with
+    /// `corrections[h]` added (the station's bias correction; none when empty) and its interval
+    /// drawn around the corrected value.
+    public func hours(from values: [Double], corrections: [Double] = []) -> [ForecastHour] {
         let logSpace = model.residualQuantiles.space == .log1p
-        return (0..<hours).map { h in
-            let scaled = norm.target.denormalise(raw[h])
-            let value = max(0, encoding.unscaled(pm25: scaled))
+        return values.enumerated().map { h, modelValue in
+            let correction = h < corrections.count && corrections[h].isFinite ? corrections[h] : 0
+            let value = max(0, modelValue + correction)
             let (lo, hi) = interval(horizon: h + 1, value: value)
             if logSpace {
                 let centre = Double.log(onePlus: value)
                 return ForecastHour(
                     horizon: h + 1, pm25: value, lower: max(0, Double.expMinusOne(centre + lo)),
-                    upper: max(0, Double.expMinusOne(centre + hi)))
+                    upper: max(0, Double.expMinusOne(centre + hi)), correction: correction)
             }
-            return ForecastHour(horizon: h + 1, pm25: value, lower: max(0, value + lo), upper: max(0, value + hi))
+            return ForecastHour(
+                horizon: h + 1, pm25: value, lower: max(0, value + lo), upper: max(0, value + hi),
+                correction: correction)
         }
     }
 

@@ -17,13 +17,17 @@ public struct StationForecast: Sendable, Equatable {
     public var inputs: InputOrigins
     /// What the model that made it takes: `all`, or `pm25+dew_point+temperature` and the like.
     public var modelInputs: String
+    /// The errors of the model's earlier forecasts for the origin hour, learnt by the station's
+    /// bias correction as this forecast was made (logged, so a restart keeps them).
+    public var biasErrors: [BiasCorrection.Error]
 
     public init(
         station: String, basedOnHour: Int64, issuedAt: Double, model: String, hours: [ForecastHour],
         intervalLevels: (lower: Double, upper: Double), hourWeather: [HourWeather] = [],
         inputs: InputOrigins = .allFromPayload,
-        modelInputs: String = "all"
+        modelInputs: String = "all", biasErrors: [BiasCorrection.Error] = []
     ) {
+        self.biasErrors = biasErrors
         self.modelInputs = modelInputs
         self.inputs = inputs
         self.station = station
@@ -38,7 +42,7 @@ public struct StationForecast: Sendable, Equatable {
     public static func == (a: StationForecast, b: StationForecast) -> Bool {
         a.station == b.station && a.basedOnHour == b.basedOnHour && a.issuedAt == b.issuedAt && a.model == b.model
             && a.hours == b.hours && a.intervalLevels == b.intervalLevels && a.hourWeather == b.hourWeather
-            && a.inputs == b.inputs && a.modelInputs == b.modelInputs
+            && a.inputs == b.inputs && a.modelInputs == b.modelInputs && a.biasErrors == b.biasErrors
     }
 
     /// The JSON published to the forecast topic, written straight into bytes (this runs for
@@ -93,6 +97,8 @@ public struct StationForecast: Sendable, Equatable {
             appendTenths(h.lower, to: &out)
             text(",\"upper\":")
             appendTenths(h.upper, to: &out)
+            text(",\"correction\":")
+            appendTenths(h.correction, to: &out)
             text(",\"weather\":\"")
             text(i < hourWeather.count ? hourWeather[i].name : "held")
             text("\"}")

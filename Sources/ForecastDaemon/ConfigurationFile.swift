@@ -118,6 +118,7 @@ public enum ConfigurationFile {
             "station_readings_per_minute": integer(\.forecast.stationReadingsPerMinute, 1...1_000_000),
             "max_stations": integer(\.forecast.maximumStations, 1...10_000_000),
             "station_expiry_hours": integer(\.forecast.stationExpiryHours, 1...87_600),
+            "bias_correction_days": integer(\.forecast.biasCorrectionDays, 0...365),
         ],
         "model": ["path": string(\.modelPath), "fewer_inputs": bool(\.fewerInputModels)],
         "accuracy": ["interval_seconds": integer(\.accuracyIntervalSeconds, 0...86_400)],

@@ -14,6 +14,8 @@ extension ForecastService {
 
     func publish(_ forecast: StationForecast) {
         announce(forecast.station)
+        // What the station's bias correction learnt is kept whether or not the broker takes it.
+        readingLog.writer.enqueueBiasErrors(of: forecast)
         let topic = forecastTopic.prefix + forecast.station + forecastTopic.suffix
         do {
             try connection?.publish(topic: topic, payload: forecast.json(), qos: 1, retain: true)

@@ -118,7 +118,8 @@ public final class ForecastService: Service, Sendable {
         }
         var restored: [StationForecast] = []
         if !history.isEmpty {
-            restored = engine.restore(history, now: Date().timeIntervalSince1970)
+            restored = engine.restore(
+                history, bias: readingLog.biasCorrections, now: Date().timeIntervalSince1970)
             logger.info(
                 "station windows rebuilt from the reading log",
                 metadata: ["readings": "\(history.count)", "forecasts": "\(restored.count)"])

@@ -14,6 +14,8 @@ public final class ReadingLogService: Service, Sendable {
     public let writer: ReadingLogWriter
     /// The newest hours of every station the log held at start, to rebuild the windows from.
     public let history: [Reading]
+    /// Each station's bias correction as the log left it, to resume from.
+    public let biasCorrections: [String: BiasCorrection]
     private let retentionDays: Mutex<Int>
     private let logger: Logger
 
@@ -23,6 +25,7 @@ public final class ReadingLogService: Service, Sendable {
     public init(configuration: DaemonConfiguration, hours: Int, logger: Logger) {
         let path = ReadingLog.path(inStateDirectory: configuration.stateDirectory)
         var history: [Reading] = []
+        var corrections: [String: BiasCorrection] = [:]
         var opened: ReadingLog?
         do {
             try FileManager.default.createDirectory(
@@ -30,6 +33,9 @@ public final class ReadingLogService: Service, Sendable {
             let log = try ReadingLog(path: path)
             opened = log
             history = try log.recent(hours: hours)
+            let today = Self.today
+            try log.pruneBias(beforeDay: today - Self.biasKeptDays)
+            corrections = try log.biasCorrections(days: configuration.forecast.biasCorrectionDays, today: today)
             let pruned = try log.prune(keepingDays: configuration.retentionDays, now: Date().timeIntervalSince1970)
             if pruned > 0 {
                 logger.info(
@@ -48,9 +54,15 @@ public final class ReadingLogService: Service, Sendable {
             recovered: { [logger] news in logger.notice("\(news)", metadata: ["path": "\(path)"]) },
             report: { [logger] problem in logger.error("\(problem)", metadata: ["reason": "reading_log"]) })
         self.history = history
+        biasCorrections = corrections
         retentionDays = Mutex(configuration.retentionDays)
         self.logger = logger
     }
+
+    /// Days of bias errors kept: the longest `bias_correction_days` allowed.
+    static let biasKeptDays: Int64 = 365
+
+    static var today: Int64 { BiasCorrection.day(of: hourContaining(Int64(Date().timeIntervalSince1970))) }
 
     /// A reload's new `storage.retention_days`, used from the next daily prune.
     public func keep(days: Int) { retentionDays.withLock { $0 = days } }
@@ -74,6 +86,7 @@ public final class ReadingLogService: Service, Sendable {
             guard let log = writer.log else { continue }
             do {
                 let pruned = try log.prune(keepingDays: days, now: Date().timeIntervalSince1970)
+                try log.pruneBias(beforeDay: Self.today - Self.biasKeptDays)
                 logger.info("reading log pruned", metadata: ["readings": "\(pruned)", "retention_days": "\(days)"])
             } catch {
                 logger.error("cannot prune the reading log: \(error)", metadata: ["reason": "reading_log"])

@@ -97,6 +97,15 @@ public final class ReadingLog: Sendable {
                     CREATE INDEX forecast_by_origin ON forecast(origin_hour);
                     """)
         }
+        m.registerMigration("v6: bias correction errors") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE bias (
+                        station TEXT NOT NULL, model TEXT NOT NULL, horizon INTEGER NOT NULL, day INTEGER NOT NULL,
+                        sum DOUBLE NOT NULL, count INTEGER NOT NULL,
+                        PRIMARY KEY (station, model, horizon, day)) WITHOUT ROWID;
+                    """)
+        }
         return m
     }
 
@@ -155,10 +164,13 @@ public final class ReadingLog: Sendable {
     }
 
     /// Appends entries in one transaction.
-    public func append(_ entries: [Entry], forecasts: [LoggedForecast] = []) throws {
-        guard !entries.isEmpty || !forecasts.isEmpty else { return }
+    public func append(
+        _ entries: [Entry], forecasts: [LoggedForecast] = [], biasErrors: [LoggedBiasError] = []
+    ) throws {
+        guard !entries.isEmpty || !forecasts.isEmpty || !biasErrors.isEmpty else { return }
         try database.write { db in
             try Self.insert(forecasts, into: db)
+            try Self.insert(biasErrors, into: db)
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO reading (station, time, hour, pm25, dew_point, temperature, pressure, wind_direction,

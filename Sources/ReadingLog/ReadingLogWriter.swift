@@ -24,6 +24,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
     private var pending: [ReadingLog.Entry] = []
     private var pendingRejected: [ReadingLog.Rejected] = []
     private var pendingForecasts: [ReadingLog.LoggedForecast] = []
+    private var pendingBias: [ReadingLog.LoggedBiasError] = []
     private var running = false
     private var thread: Thread?
     private var lastReport = Date.distantPast
@@ -93,6 +94,15 @@ public final class ReadingLogWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Queues the errors a forecast's station correction learnt (``StationForecast/biasErrors``),
+    /// published or not.
+    public func enqueueBiasErrors(of forecast: StationForecast) {
+        guard !forecast.biasErrors.isEmpty else { return }
+        condition.lock()
+        if pendingBias.count < maximumPending { pendingBias += ReadingLog.LoggedBiasError.errors(of: forecast) }
+        condition.unlock()
+    }
+
     public func start() {
         condition.lock()
         defer { condition.unlock() }
@@ -124,14 +134,16 @@ public final class ReadingLogWriter: @unchecked Sendable {
         pendingRejected.removeAll(keepingCapacity: true)
         let forecasts = pendingForecasts
         pendingForecasts.removeAll(keepingCapacity: true)
+        let bias = pendingBias
+        pendingBias.removeAll(keepingCapacity: true)
         condition.unlock()
-        guard !batch.isEmpty || !refused.isEmpty || !forecasts.isEmpty else { return true }
+        guard !batch.isEmpty || !refused.isEmpty || !forecasts.isEmpty || !bias.isEmpty else { return true }
         do {
             let log = try usableLog()
             // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
             try? log.appendRejected(refused)
             let started = ContinuousClock.now
-            try log.append(batch, forecasts: forecasts)
+            try log.append(batch, forecasts: forecasts, biasErrors: bias)
             let took = ContinuousClock.now - started
             condition.lock()
             written += batch.count
@@ -149,6 +161,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
             condition.lock()
             pending.insert(contentsOf: batch, at: 0)
             pendingForecasts.insert(contentsOf: forecasts, at: 0)
+            pendingBias.insert(contentsOf: bias, at: 0)
             failing = true
             let due = Date().timeIntervalSince(lastReport) >= reportEvery
             if due { lastReport = Date() }

@@ -37,6 +37,10 @@ public enum Backtest {
         /// As the daemon's `readings_per_hour`: an hour is complete (and forecast from) when this
         /// many readings arrived for it or a later hour's reading did.
         public var readingsPerHour = 1
+        /// As the daemon's `bias_correction_days` (0: off). The history's readings from this
+        /// many days before `from` run through the engine unscored first, so the correction
+        /// starts as warm as a daemon's that had been running.
+        public var biasCorrectionDays = ForecastEngine.Settings().biasCorrectionDays
 
         public init() {}
     }
@@ -66,7 +70,8 @@ public enum Backtest {
         settings.horizonHours = options.horizon
         settings.maximumGapHours = options.maximumGapHours
         settings.readingsPerHour = options.readingsPerHour
-        let warmUp = Int64(model.steps + options.maximumGapHours + 1)
+        settings.biasCorrectionDays = options.biasCorrectionDays
+        let warmUp = Int64(model.steps + options.maximumGapHours + 1 + 24 * options.biasCorrectionDays)
         for station in byStation.keys.sorted() {
             let series = byStation[station]!.sorted { $0.time < $1.time }
             // The hour's mean PM2.5 (and weather) is the truth the forecasts are judged against.

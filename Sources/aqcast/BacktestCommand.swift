@@ -56,6 +56,12 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Missing hours interpolated in a window, as the daemon's max_gap_hours.")
     var maxGapHours = 3
 
+    @Option(
+        help:
+            "Days of each station's own errors its bias correction averages, as the daemon's bias_correction_days (0: off)."
+    )
+    var biasCorrectionDays = ForecastEngine.Settings().biasCorrectionDays
+
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
@@ -72,6 +78,9 @@ struct BacktestCommand: ParsableCommand {
         }
         for name in weathers where Backtest.Weather(rawValue: name) == nil {
             throw ValidationError("--weather must be held, forecast or observed (comma-separated), got '\(name)'")
+        }
+        guard (0...365).contains(biasCorrectionDays) else {
+            throw ValidationError("--bias-correction-days must be 0...365, got \(biasCorrectionDays)")
         }
         guard weatherErrorScale.isFinite, weatherErrorScale >= 0 else {
             throw ValidationError("--weather-error-scale must be a number at least 0, got \(weatherErrorScale)")
@@ -98,6 +107,7 @@ struct BacktestCommand: ParsableCommand {
         var options = Backtest.Options()
         options.horizon = horizon
         options.maximumGapHours = maxGapHours
+        options.biasCorrectionDays = biasCorrectionDays
         options.weatherSeed = weatherSeed
         options.weatherErrors = ForecastWeatherErrors().scaled(by: weatherErrorScale)
         if let from { options.from = Self.hour(from)! }

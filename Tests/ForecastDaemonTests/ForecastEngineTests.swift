@@ -164,7 +164,7 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
             station: "roof-1", basedOnHour: 1_388_552_400 / 3600, issuedAt: 1_795_804_380.7, model: "m",
             hours: [
                 ForecastHour(horizon: 1, pm25: 147.25, lower: 0.04, upper: 1000),
-                ForecastHour(horizon: 2, pm25: 9.96, lower: 0, upper: 20.5),
+                ForecastHour(horizon: 2, pm25: 9.96, lower: 0, upper: 20.5, correction: -2.5),
             ],
             intervalLevels: (0.05, 0.95))
         let text = String(decoding: f.json(), as: UTF8.self)
@@ -174,11 +174,12 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
             ))
         #expect(
             text.contains(
-                #"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0,"weather":"held"}"#
+                #"{"time":"2014-01-01T06:00:00Z","horizon":1,"pm25":147.3,"lower":0.0,"upper":1000.0,"correction":0.0,"weather":"held"}"#
             ))
         #expect(
             text.contains(
-                #"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5,"weather":"held"}"#))
+                #"{"time":"2014-01-01T07:00:00Z","horizon":2,"pm25":10.0,"lower":0.0,"upper":20.5,"correction":-2.5,"weather":"held"}"#
+            ))
         let object = try JSONSerialization.jsonObject(with: Data(f.json())) as? [String: Any]
         #expect((object?["hours"] as? [Any])?.count == 2)
     }
