@@ -20,6 +20,9 @@ public struct Retraining: Sendable {
     /// Held-out origins scored at most: past it, an even spread of the stations is scored
     /// (all of each), so the gate's cost does not grow with the network.
     public var maximumScoredOrigins = 100_000
+    /// The daemon's `bias_correction_days`: both models are scored with each station's running
+    /// correction, as the daemon would run them, starting at the held-out weeks' first hour.
+    public var biasCorrectionDays = ForecastEngine.Settings().biasCorrectionDays
 
     /// Eight weeks: two months of every station's hours (1,344 origins a station), so one
     /// festival fortnight or one smog episode does not decide alone; the fourteen days
@@ -86,11 +89,12 @@ public struct Retraining: Sendable {
     /// hours both models made are counted, so all three are scored on the same pairs.
     static func score(
         candidate: ModelFile, current: ModelFile, readings: [Reading], from split: Int64,
-        maximumGapHours: Int
+        maximumGapHours: Int, biasCorrectionDays: Int
     ) -> Scores {
         var options = Backtest.Options()
         options.from = split
         options.maximumGapHours = maximumGapHours
+        options.biasCorrectionDays = biasCorrectionDays
         struct Key: Hashable {
             var station: String
             var origin: Int64
@@ -192,7 +196,8 @@ public struct Retraining: Sendable {
         let scored = spread(recent)
         stage(.scoring(origins: heldOutHours, stations: Set(scored.map(\.station)).count))
         let scores = Self.score(
-            candidate: candidate, current: current, readings: scored, from: split, maximumGapHours: maximumGapHours)
+            candidate: candidate, current: current, readings: scored, from: split, maximumGapHours: maximumGapHours,
+            biasCorrectionDays: biasCorrectionDays)
         return .scored(candidate: candidate, scores: scores, trainWindows: result.trainSamples, firstHeldOutHour: split)
     }
 
@@ -251,7 +256,7 @@ public struct Retraining: Sendable {
         let recent = spread(readings.filter { $0.hour >= series.splitHour - warmUp })
         let scores = Self.score(
             candidate: candidate, current: current, readings: recent, from: series.splitHour,
-            maximumGapHours: maximumGapHours)
+            maximumGapHours: maximumGapHours, biasCorrectionDays: biasCorrectionDays)
         return .scored(
             candidate: candidate, scores: scores, trainWindows: trainCount, firstHeldOutHour: series.splitHour)
     }

@@ -93,8 +93,9 @@ struct RetrainCommand: ParsableCommand {
         var chosen = TrainingRecipe.named(recipe)!
         if let epochs { chosen.epochs = epochs }
         let course = try DataOptions.course()
-        let retraining = Retraining(
+        var retraining = Retraining(
             recipe: chosen, seed: seed, holdoutDays: holdoutDays, maximumGapHours: c.forecast.maximumGapHours)
+        retraining.biasCorrectionDays = c.forecast.biasCorrectionDays
         let store = ModelStore(stateDirectory: c.stateDirectory)
         let now = ModelStore.isoTime(Date())
         let currentVersion = try store.currentVersion() ?? ""
