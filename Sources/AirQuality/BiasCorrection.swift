@@ -73,8 +73,8 @@ public struct BiasCorrection: Sendable, Equatable {
     /// Takes the truth of `hour` (its mean PM2.5): each pending forecast of it gives an error.
     /// Returns them, for the log.
     public mutating func observe(hour: Int64, truth: Double) -> [Error] {
-        defer { pending = pending.filter { $0.key > hour } }
-        guard truth.isFinite, let forecasts = pending[hour] else { return [] }
+        defer { for key in pending.keys.filter({ $0 < hour }) { pending.removeValue(forKey: key) } }
+        guard let forecasts = pending.removeValue(forKey: hour), truth.isFinite else { return [] }
         let day = Self.day(of: hour)
         var learnt: [Error] = []
         for (i, value) in forecasts.enumerated() where value.isFinite {
@@ -87,15 +87,15 @@ public struct BiasCorrection: Sendable, Equatable {
 
     private mutating func add(_ error: Double, horizon: Int, day: Int64) {
         grow(to: horizon)
-        var list = buckets[horizon - 1]
-        if let last = list.last, last.day == day {
-            list[list.count - 1].sum += error
-            list[list.count - 1].count += 1
+        let h = horizon - 1
+        if let last = buckets[h].indices.last, buckets[h][last].day == day {
+            buckets[h][last].sum += error
+            buckets[h][last].count += 1
         } else {
-            list.append(Bucket(day: day, sum: error, count: 1))
+            buckets[h].append(Bucket(day: day, sum: error, count: 1))
+            let oldest = day - Int64(days)
+            buckets[h].removeAll { $0.day <= oldest }
         }
-        list.removeAll { $0.day <= day - Int64(days) }
-        buckets[horizon - 1] = list
     }
 
     /// What to add to the model's forecast of each of `hours` hours ahead from `origin`: minus
@@ -119,13 +119,27 @@ public struct BiasCorrection: Sendable, Equatable {
     public mutating func expect(from origin: Int64, _ values: [Double]) {
         for (i, v) in values.enumerated() {
             let hour = origin + Int64(i) + 1
-            var row = pending[hour] ?? []
-            while row.count <= i { row.append(.nan) }
-            row[i] = v
-            pending[hour] = row
+            pending[hour, default: []].pad(to: i + 1)
+            pending[hour]![i] = v
         }
+    }
+
+    /// The same correction, averaging over `days` days from now on: the buckets and pending
+    /// forecasts are kept.
+    public func with(days: Int) -> BiasCorrection {
+        var copy = BiasCorrection(days: days, model: model)
+        copy.buckets = buckets
+        copy.pending = pending
+        return copy
     }
 
     /// The UTC day (days since 1970) of an hour count since 1970.
     public static func day(of hour: Int64) -> Int64 { hour >= 0 ? hour / 24 : (hour - 23) / 24 }
+}
+
+extension Array where Element == Double {
+    /// Appends NaN until the array holds `count` values.
+    fileprivate mutating func pad(to count: Int) {
+        while self.count < count { append(.nan) }
+    }
 }

@@ -259,12 +259,11 @@ extension ForecastEngine.Core {
             s.bias = nil
             return false
         }
-        if let b = s.bias, b.model == m.identity, b.days == days { return true }
-        let kept = s.bias.flatMap { b -> [(horizon: Int, bucket: BiasCorrection.Bucket)]? in
-            guard b.model == m.identity else { return nil }
-            return b.buckets.enumerated().flatMap { h, list in list.map { (h + 1, $0) } }
+        if let b = s.bias, b.model == m.identity {
+            if b.days != days { s.bias = b.with(days: days) }
+        } else {
+            s.bias = BiasCorrection(days: days, model: m.identity)
         }
-        s.bias = BiasCorrection(days: days, model: m.identity, buckets: kept ?? [])
         return true
     }
 

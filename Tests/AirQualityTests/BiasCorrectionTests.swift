@@ -43,6 +43,35 @@ import Testing
         #expect(again.buckets == b.buckets)
     }
 
+    /// A window shortened on a running correction: from then on it corrects as one that had
+    /// the shorter window all along, and the forecasts it was waiting on still teach it.
+    @Test func aShorterWindowKeepsWhatItHolds() {
+        var long = BiasCorrection(days: 30, model: "m")
+        var short = BiasCorrection(days: 3, model: "m")
+        func feed(_ hours: Range<Int64>, _ b: inout BiasCorrection) {
+            for hour in hours {
+                _ = b.observe(hour: hour, truth: Double(hour % 11) * 5)
+                b.expect(from: hour, [40, 45, Double(hour % 24)])
+            }
+        }
+        let start: Int64 = 19_000 * 24
+        feed(start..<(start + 24 * 8), &long)
+        feed(start..<(start + 24 * 8), &short)
+        var shortened = long.with(days: 3)
+        #expect(shortened.days == 3 && shortened.model == "m")
+        let at = start + 24 * 8 - 1
+        #expect(shortened.corrections(from: at, hours: 3) == short.corrections(from: at, hours: 3))
+        #expect(long.corrections(from: at, hours: 3) != short.corrections(from: at, hours: 3))
+        // The next hour's truth meets the pending forecasts in both.
+        #expect(shortened.observe(hour: at + 1, truth: 20).count == 3)
+        #expect(short.observe(hour: at + 1, truth: 20).count == 3)
+        feed((at + 1)..<(at + 1 + 24 * 5), &shortened)
+        feed((at + 1)..<(at + 1 + 24 * 5), &short)
+        let later = at + 24 * 5
+        #expect(shortened.corrections(from: later, hours: 3) == short.corrections(from: later, hours: 3))
+        #expect(shortened.buckets == short.buckets)
+    }
+
     @Test func aHostileBucketIsIgnored() {
         let b = BiasCorrection(
             days: 30, model: "m",
