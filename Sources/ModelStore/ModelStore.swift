@@ -49,6 +49,8 @@ public struct ModelStore: Sendable {
         public var heldOutFrom: String?
         public var heldOutDays: Int?
         public var scoredStations: Int?
+        /// Days of the running bias correction both models were scored with (0: none).
+        public var biasCorrectionDays: Int?
 
         public init(
             time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,

@@ -137,7 +137,11 @@ struct RetrainCommand: ParsableCommand {
             throw Self.tooLittleData
         case .scored(let candidate, let s, let trainWindows, let split):
             if let candidateOut { try candidate.write(path: candidateOut) }
-            print(Self.table(s, heldOutFrom: isoHour(split), days: holdoutDays), terminator: "")
+            print(
+                Self.table(
+                    s, heldOutFrom: isoHour(split), days: holdoutDays, biasCorrectionDays: retraining.biasCorrectionDays
+                ),
+                terminator: "")
             let figures =
                 "held-out RMSE (forecast hours 1-8, \(s.origins) origins): candidate \(formatFixed(s.candidate, 2)), "
                 + "current \(formatFixed(s.current, 2)), persistence \(formatFixed(s.persistence, 2)) µg/m³"
@@ -151,6 +155,7 @@ struct RetrainCommand: ParsableCommand {
             change.heldOutFrom = isoHour(split)
             change.heldOutDays = holdoutDays
             change.scoredStations = s.stations
+            change.biasCorrectionDays = retraining.biasCorrectionDays
             switch Retraining.decide(s) {
             case .refuse(let reason):
                 change.reason = reason
@@ -174,9 +179,13 @@ struct RetrainCommand: ParsableCommand {
     }
 
     /// The three RMSEs by hour ahead, as the changelog records them.
-    static func table(_ s: Retraining.Scores, heldOutFrom: String, days: Int) -> String {
+    static func table(_ s: Retraining.Scores, heldOutFrom: String, days: Int, biasCorrectionDays: Int) -> String {
         func pad(_ t: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - t.count)) + t }
-        var out = "held out: \(days) days from \(heldOutFrom), \(s.origins) origins at \(s.stations) stations\n"
+        let correction =
+            biasCorrectionDays > 0
+            ? "each model's running bias correction over \(biasCorrectionDays) days" : "no bias correction"
+        var out =
+            "held out: \(days) days from \(heldOutFrom), \(s.origins) origins at \(s.stations) stations, \(correction)\n"
         out += "hour | candidate   current  persistence   (RMSE, ug/m3)\n"
         for k in s.candidateByHour.indices {
             out +=

@@ -124,11 +124,21 @@ let history2010to2013: String = {
         }
         #expect(reloaded != nil, "the daemon did not reload the promoted model: \(daemon.output)")
 
-        let refused = try aqcast(["retrain", "--state-dir", state, "--model", Shipped.modelPath, "--epochs", "3"])
+        // The gate scores with the daemon's configured bias correction: the default 30 days
+        // above, none here.
+        #expect(first?.biasCorrectionDays == 30, "\(String(describing: first))")
+        #expect(promoted.output.contains("running bias correction over 30 days"), "\(promoted.output)")
+        let uncorrected = state + "/uncorrected.toml"
+        try "[forecast]\nbias_correction_days = 0\n".write(toFile: uncorrected, atomically: true, encoding: .utf8)
+        let refused = try aqcast([
+            "retrain", "--config", uncorrected, "--state-dir", state, "--model", Shipped.modelPath, "--epochs", "3",
+        ])
         #expect(refused.status == 2, "\(refused.output)")
         #expect(
             refused.output.contains("not promoted: the candidate does not beat the current model"), "\(refused.output)")
+        #expect(refused.output.contains("stations, no bias correction"), "\(refused.output)")
         #expect(try changes(state).map(\.action) == ["promoted", "refused"])
+        #expect(try changes(state).last?.biasCorrectionDays == 0)
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: promotedPath)) == model.encoded(),
             "a refusal changed the current model")
