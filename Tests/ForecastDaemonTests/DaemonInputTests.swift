@@ -18,7 +18,8 @@ import Testing
         let publisher = try client(broker, id: "t-pub")
         // A retained reading left by "a previous run" before the daemon subscribes.
         try publisher.publish(topic: "aq/ret/reading", payload: payload(hour: base), qos: 1, retain: true)
-        usleep(200_000)
+        // The broker keeps a retained message before it acknowledges it.
+        #expect(eventually(seconds: 10) { publisher.everyPublishAcknowledged }, "the retained reading was not taken")
         let state = temporaryDirectory()
         let daemon = try startDaemon(broker, stateDir: state)
         let inbox = Inbox()
@@ -109,7 +110,11 @@ import Testing
         #expect(complaints.count == 1, "\(complaints.count) journal lines about the full disk")
         #expect(complaints.first?["REASON"] == "reading_log")
         try FileManager.default.removeItem(atPath: state + "/filler")
-        usleep(800_000)
+        // The writer retries every 200 ms and says when the readings it kept are in the log.
+        let caughtUp = FakeJournal.shared?.wait(seconds: 10) {
+            ($0["MESSAGE"] ?? "").hasPrefix("the reading log \(state)/readings.sqlite is written again")
+        }
+        #expect(caughtUp != nil, "the reading log did not catch up while the daemon ran: \(daemon.output)")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
         #expect(try ReadingLog(path: state + "/readings.sqlite").all().filter { $0.station == station }.count == 40)

@@ -21,15 +21,30 @@ import Testing
             close(fd)
             unlink(path)
         }
-        let daemon = try startDaemon(broker, environment: ["NOTIFY_SOCKET": path])
-        _ = try #require(FakeJournal.shared)
+        // The model under a name of this test's own, so its reloads can be told apart in the
+        // journal the tests share.
+        let name = "deaf-\(UUID().uuidString.prefix(8)).json"
+        let model = temporaryDirectory() + "/" + name
+        try FileManager.default.copyItem(atPath: Shipped.modelPath, toPath: model)
+        let daemon = try ChildProcess(
+            Shipped.binary,
+            [
+                "run", "--broker", "127.0.0.1:\(broker.port)", "--model", model, "--state-dir", temporaryDirectory(),
+                "--metrics-listen", "",
+            ],
+            environment: ["NOTIFY_SOCKET": path])
+        let journal = try #require(FakeJournal.shared)
         #expect(connectedLine(broker) != nil, "the daemon did not connect")
         for _ in 0..<20 {
             daemon.signal(SIGHUP)
-            usleep(100_000)
+            usleep(100_000)  // apart, so that the signals are not merged into one
         }
-        // Each reload sends RELOADING=1 and READY=1; the 11th blocks a sender that waits.
-        sleep(2)
+        // Each reload sends RELOADING=1 and READY=1; the 11th blocks a sender that waits. Past
+        // eleven reloads the daemon has outlived a full queue.
+        func reloads() -> Int {
+            journal.all().filter { $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix(name + " ") == true }.count
+        }
+        #expect(eventually(seconds: 20) { reloads() >= 11 }, "\(reloads()) reloads: \(daemon.output)")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0, "the daemon did not stop: \(daemon.output)")
     }
@@ -296,14 +311,14 @@ import Testing
         let broker = try Broker()
         let daemon = try startDaemon(broker)
         #expect(connectedLine(broker) != nil, "the daemon did not connect")
-        usleep(300_000)
+        #expect(try daemonTakesReadings(broker), "the daemon took no reading: \(daemon.output)")
         let station = "restart-\(UUID().uuidString.prefix(6))"
         let publisher = try client(broker, id: "t-restart-pub", clean: false)
         let total = 200
         for h in 0..<100 {
             try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
         }
-        usleep(500_000)
+        #expect(try handledEverythingSent(by: publisher, broker), "the first hundred were not handled")
         try broker.restart(downFor: 1.0)
         // Published while the daemon may not have reconnected yet: the broker queues them in
         // the daemon's persistent session; those sent while the broker was down are resent by

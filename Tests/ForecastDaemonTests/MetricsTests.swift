@@ -41,7 +41,16 @@ import Training
         let lastHour = try replayJanuary2014(station: station, broker: broker).lastHour
         let network = weekAccuracy(inbox, topic: "aq/aqcast/accuracy", newestOrigin: lastHour - 1)
         let week = try #require(network, "no accuracy for the whole month: \(daemon.output)")
-        usleep(500_000)  // the last commit of the reading log
+        // Until the reading log's writer (committing every 200 ms) has every accepted reading.
+        let committed = eventually(seconds: 10) {
+            guard let scrape = try? httpGet("http://127.0.0.1:\(port)/metrics"),
+                let m = try? PrometheusExposition(scrape.2),
+                let logged = try? ReadingLog(path: state + "/readings.sqlite").count()
+            else { return false }
+            return m.value("aqcast_reading_log_pending_readings") == 0
+                && m.value("aqcast_readings_accepted_total") == Double(logged)
+        }
+        #expect(committed, "the reading log did not catch up with the accepted readings")
 
         let (status, type, body) = try httpGet("http://127.0.0.1:\(port)/metrics")
         #expect(status == 200)
