@@ -148,18 +148,9 @@ struct DaemonBench: ParsableCommand {
 
         // 5. Memory per station, in process.
         let engine = ForecastEngine(model: file, modelName: "bench", settings: .init())
-        let before = residentBytes()
-        let now = Double(base + 100) * 3600
-        var held = 0
-        for s in 0..<memoryStations {
-            for h in 0..<24 {
-                _ = engine.ingest(station: "station-\(s)", payload: payload(base + Int64(h)), retained: false, now: now)
-            }
-            held += 1
-        }
-        let after = residentBytes()
+        let perStation = fillWindows(engine, stations: memoryStations, base: base)
         report(
-            "memory: \(held) stations with full windows, \(formatFixed(Double(after - before) / Double(held), 0)) bytes resident per station"
+            "memory: \(memoryStations) stations with full windows, \(formatFixed(perStation, 0)) bytes resident per station"
         )
     }
 }
