@@ -51,6 +51,10 @@ public struct ModelStore: Sendable {
         public var scoredStations: Int?
         /// Days of the running bias correction both models were scored with (0: none).
         public var biasCorrectionDays: Int?
+        /// Whether the promoted model is the candidate trained again with the held-out weeks
+        /// (nil: not tried), and that refit's RMSE on those weeks, which it trained on.
+        public var refitted: Bool?
+        public var refitRMSE: Double?
 
         public init(
             time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,

@@ -82,6 +82,8 @@ public struct Retraining: Sendable {
         /// Windows of the log and the prior histories together.
         case training(samples: Int)
         case scoring(origins: Int, stations: Int)
+        /// Training again, on the held-out weeks too (``refit(log:candidate:course:source:prior:stage:progress:shouldStop:)``).
+        case refitting(samples: Int)
     }
 
     /// Scores the candidate, the current model and persistence from every origin at or after
@@ -199,6 +201,56 @@ public struct Retraining: Sendable {
             candidate: candidate, current: current, readings: scored, from: split, maximumGapHours: maximumGapHours,
             biasCorrectionDays: biasCorrectionDays)
         return .scored(candidate: candidate, scores: scores, trainWindows: result.trainSamples, firstHeldOutHour: split)
+    }
+
+    /// What became of a refit: the model to write, and the held-out RMSE (µg/m³, forecast hours
+    /// 1-8) of the refit and of the candidate it would replace, or why the candidate stays.
+    public enum Refit: Sendable {
+        case refitted(ModelFile, rmse: Double, candidateRMSE: Double)
+        case kept(reason: String)
+    }
+
+    /// Once the gate has promoted `candidate`, trains the same recipe with the same seed on every
+    /// hour of the log, the held-out weeks included (the newest weeks are what a deployment most
+    /// needs to learn, and the decision was made without them), pooled with `prior` up to the
+    /// log's newest hour. Nothing is left to judge the refit on, so it is only checked for a
+    /// training that went wrong: on the held-out weeks, which it has now seen, its RMSE must not
+    /// be above the candidate's, or the candidate is kept. Only for a recursive recipe.
+    public func refit(
+        log: ReadingLog, candidate: ModelFile, course: PRSADataset, source: String,
+        prior: [TrainingSeries.Segment] = [], stage: (Stage) -> Void = { _ in },
+        progress: (EpochReport) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws -> Refit {
+        guard let encoding = recipe.recursiveEncoding else { return .kept(reason: "a one-hour recipe is not refitted") }
+        guard let newest = try log.newestHour() else { return .kept(reason: "the reading log is empty") }
+        let split = newest - Int64(holdoutDays * 24) + 1
+        let warmUp = Int64(PRSADataset.steps + maximumGapHours + 1)
+        var builder = TrainingSeries.Builder(maximumGapHours: maximumGapHours)
+        var recent: [Reading] = []
+        try log.forEachByStation { r in
+            builder.add(r)
+            if r.hour >= split - warmUp { recent.append(r) }
+        }
+        let own = builder.finish()
+        let logged = Set(own.segments.map(\.station))
+        let series = Self.pooled(own, prior: prior.filter { !logged.contains($0.station) }, before: newest + 1)
+        stage(.refitting(samples: series.originCount(steps: PRSADataset.steps, hours: 8)))
+        let result = RecursiveTrainer(recipe: recipe, seed: seed).train(
+            series, encoding: encoding, epochDone: progress, shouldStop: shouldStop)
+        if shouldStop() { return .kept(reason: "the refit was interrupted") }
+        let model = ModelFile(
+            recursive: result, encoding: encoding, recipe: recipe, seed: seed, dataSource: source,
+            firstHour: series.segments.map(\.firstHour).min()!, lastHour: series.segments.map(\.lastHour).max()!,
+            course: course)
+        let check = Self.score(
+            candidate: model, current: candidate, readings: spread(recent), from: split,
+            maximumGapHours: maximumGapHours, biasCorrectionDays: biasCorrectionDays)
+        guard check.candidate <= check.current else {
+            return .kept(
+                reason: "the refit's held-out RMSE \(formatFixed(check.candidate, 2)) is above the candidate's "
+                    + "\(formatFixed(check.current, 2)) µg/m³, though it trained on those weeks")
+        }
+        return .refitted(model, rmse: check.candidate, candidateRMSE: check.current)
     }
 
     /// The log's segments and the prior ones cut before `before` (runs left too short dropped).

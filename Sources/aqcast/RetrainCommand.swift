@@ -70,6 +70,12 @@ struct RetrainCommand: ParsableCommand {
     @Flag(help: "With the recursive recipe: train on the reading log alone, not pooled with the shipped histories.")
     var logOnly = false
 
+    @Flag(
+        help:
+            "With the recursive recipe: promote the candidate as the gate judged it, not trained again with the held-out weeks."
+    )
+    var noRefit = false
+
     @Flag(help: "Print only the outcome.")
     var quiet = false
 
@@ -112,24 +118,27 @@ struct RetrainCommand: ParsableCommand {
         let prior = try TrainCommand.histories(priorFiles, say: say)
         let source = (["reading log \(logPath)"] + priorFiles.map { URL(fileURLWithPath: $0).lastPathComponent })
             .joined(separator: " ")
+        let stage: (Retraining.Stage) -> Void = { stage in
+            let at = formatFixed(Date().timeIntervalSince(started), 1)
+            switch stage {
+            case .read(let readings, let hours, let heldOut):
+                say(
+                    "\(at) s: read \(readings) readings: \(hours) station-hours to train on, \(heldOut) readings held out"
+                )
+            case .training(let samples):
+                say("\(at) s: training on \(samples) windows, up to \(chosen.epochs) epochs")
+            case .scoring(let origins, let stations):
+                say(
+                    "\(at) s: scoring the candidate, the current model and persistence on \(origins) held-out station-hours (\(stations) stations)"
+                )
+            case .refitting(let samples):
+                say("\(at) s: promoted; training again on \(samples) windows, the held-out weeks included")
+            }
+        }
+        let stop = { interruptRequested.load(ordering: .relaxed) }
         let outcome = try retraining.run(
-            log: log, current: current, course: course, source: source, prior: prior,
-            stage: { stage in
-                let at = formatFixed(Date().timeIntervalSince(started), 1)
-                switch stage {
-                case .read(let readings, let hours, let heldOut):
-                    say(
-                        "\(at) s: read \(readings) readings: \(hours) station-hours to train on, \(heldOut) readings held out"
-                    )
-                case .training(let samples):
-                    say("\(at) s: training on \(samples) windows, up to \(chosen.epochs) epochs")
-                case .scoring(let origins, let stations):
-                    say(
-                        "\(at) s: scoring the candidate, the current model and persistence on \(origins) held-out station-hours (\(stations) stations)"
-                    )
-                }
-            },
-            progress: progress.epoch, shouldStop: { interruptRequested.load(ordering: .relaxed) })
+            log: log, current: current, course: course, source: source, prior: prior, stage: stage,
+            progress: progress.epoch, shouldStop: stop)
         switch outcome {
         case .tooLittleData(let why):
             try store.record(.init(time: now, action: "too_little_data", current: currentVersion, reason: why))
@@ -166,7 +175,25 @@ struct RetrainCommand: ParsableCommand {
                 change.action = "promoted"
                 change.reason = reason
             }
-            let name = try store.promote(candidate, change: change)
+            var promoted = candidate
+            if !noRefit {
+                switch try retraining.refit(
+                    log: log, candidate: candidate, course: course, source: source, prior: prior, stage: stage,
+                    progress: progress.epoch, shouldStop: stop)
+                {
+                case .refitted(let model, let rmse, let candidateRMSE):
+                    promoted = model
+                    change.refitted = true
+                    change.refitRMSE = rmse
+                    say(
+                        "refitted: held-out RMSE \(formatFixed(rmse, 2)) µg/m³ on weeks it now trained on (the candidate's \(formatFixed(candidateRMSE, 2)))"
+                    )
+                case .kept(let why):
+                    change.refitted = false
+                    printError("not refitted, the candidate is promoted as judged: \(why)")
+                }
+            }
+            let name = try store.promote(promoted, change: change)
             print("promoted \(store.directory)/\(name): \(change.reason); \(figures)")
             if let pid = reloadPid {
                 guard kill(pid, SIGHUP) == 0 else {

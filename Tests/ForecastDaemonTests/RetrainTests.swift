@@ -75,6 +75,7 @@ let history2010to2013: String = {
             try aqcast(["import", "--csv", history2010to2013, "--station", "beijing", "--state-dir", state]).status == 0
         )
         let worse = state + "/worse.json"
+        let candidateOut = state + "/candidate.json"
         let trained = try aqcast([
             "train", "--recipe", "seed", "--epochs", "1", "--seed", "3", "--out", worse, "--quiet",
         ])
@@ -95,7 +96,7 @@ let history2010to2013: String = {
         // gets better from the first epoch.
         let promoted = try aqcast([
             "retrain", "--state-dir", state, "--model", worse, "--epochs", "3",
-            "--reload-pid", "\(daemon.pid)",
+            "--reload-pid", "\(daemon.pid)", "--candidate-out", candidateOut,
         ])
         #expect(promoted.status == 0, "\(promoted.output)")
         #expect(promoted.output.contains("promoted \(state)/models/aqcast-"), "\(promoted.output)")
@@ -119,6 +120,13 @@ let history2010to2013: String = {
         let promotedPath = try #require(ModelStore.promotedModel(stateDirectory: state))
         let model = try ModelFile.load(path: promotedPath)
         #expect(model.training.dataSource.hasPrefix("reading log "))
+        // Once promoted, the candidate is trained again with the held-out weeks: the model put
+        // in place has learnt up to the log's last hour, which the judged candidate had not.
+        #expect(promoted.output.contains("s: promoted; training again on "), "\(promoted.output)")
+        #expect(first?.refitted == true && (first?.refitRMSE ?? .infinity) <= candidate, "\(String(describing: first))")
+        #expect(model.training.lastHour == "2013-12-31T23:00:00Z", "\(model.training)")
+        let judged = try ModelFile.load(path: candidateOut)
+        #expect(judged.training.lastHour < "2013-11-06T00:00:00Z", "\(judged.training)")
         let reloaded = journal.wait(seconds: 10) {
             $0["MESSAGE"] == "reloaded" && $0["MODEL"]?.hasPrefix("current.json") == true
         }
