@@ -30,6 +30,12 @@ struct RetrainBench: ParsableCommand {
     @Option(help: "Override the recipe's number of epochs (both runs).")
     var epochs: Int?
 
+    @Option(
+        help:
+            "Current model to beat (default: one epoch of the seed recipe, trained here, so that the candidate is promoted and trained again: the longest run)."
+    )
+    var current: String?
+
     @Option(help: "Folder for the logs (default: a temporary folder, removed afterwards).")
     var directory: String?
 
@@ -79,29 +85,45 @@ struct RetrainBench: ParsableCommand {
             return written + batch.count
         }
 
-        /// One `aqcast retrain` in a child process: wall seconds, CPU seconds, peak resident MiB.
-        func retrain(_ state: String) throws -> (wall: Double, cpu: Double, peakMiB: Double, output: String) {
+        /// `aqcast` in a child process, its output; it must end with one of `statuses`.
+        func aqcast(_ arguments: [String], statuses: [Int32] = [0]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)
-            process.arguments =
-                ["retrain", "--state-dir", state, "--model", try ShippedFile.model()]
-                + (epochs.map { ["--epochs", "\($0)"] } ?? [])
+            process.arguments = arguments
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = pipe
-            var before = rusage()
-            getrusage(RUSAGE_CHILDREN.rawValue, &before)
-            let start = Date()
             try process.run()
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
+            guard statuses.contains(process.terminationStatus) else {
+                printError(output)
+                throw CommandFailure("aqcast \(arguments.first ?? "") ended with status \(process.terminationStatus)")
+            }
+            return output
+        }
+        let currentModel: String
+        if let current {
+            currentModel = current
+        } else {
+            currentModel = folder + "/poor-current.json"
+            _ = try aqcast([
+                "train", "--recipe", "seed", "--epochs", "1", "--seed", "3", "--out", currentModel, "--quiet",
+            ])
+        }
+
+        /// One `aqcast retrain` in a child process: wall seconds, CPU seconds, peak resident MiB.
+        func retrain(_ state: String) throws -> (wall: Double, cpu: Double, peakMiB: Double, output: String) {
+            var before = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &before)
+            let start = Date()
+            let output = try aqcast(
+                ["retrain", "--state-dir", state, "--model", currentModel]
+                    + (epochs.map { ["--epochs", "\($0)"] } ?? []),
+                statuses: [0, 2])
             let wall = Date().timeIntervalSince(start)
             var after = rusage()
             getrusage(RUSAGE_CHILDREN.rawValue, &after)
-            guard [0, 2].contains(process.terminationStatus) else {
-                printError(output)
-                throw CommandFailure("aqcast retrain on \(state) ended with status \(process.terminationStatus)")
-            }
             func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
             let cpu =
                 seconds(after.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_utime) - seconds(before.ru_stime)
@@ -120,7 +142,9 @@ struct RetrainBench: ParsableCommand {
             )
             let run = try retrain(state)
             for line in run.output.split(separator: "\n")
-            where line.contains(" s: ") || line.hasPrefix("promoted") || line.hasPrefix("not promoted") {
+            where line.contains(" s: ") || line.hasPrefix("promoted") || line.hasPrefix("not promoted")
+                || line.contains("refitted")
+            {
                 print("  \(line)")
             }
             print(
