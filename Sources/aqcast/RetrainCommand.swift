@@ -245,7 +245,14 @@ struct ModelsCommand: ParsableCommand {
                 ch.candidateRMSE.map {
                     " candidate \(formatFixed($0, 2)) current \(formatFixed(ch.currentRMSE ?? .nan, 2)) persistence \(formatFixed(ch.persistenceRMSE ?? .nan, 2))"
                 } ?? ""
-            print("\(ch.time) \(ch.action) -> \(ch.current.isEmpty ? "shipped" : ch.current):\(rmse) \(ch.reason)")
+            let refit =
+                switch (ch.refitted, ch.refitRMSE) {
+                case (true?, let r?): "; refitted with the held-out weeks (RMSE on them \(formatFixed(r, 2)))"
+                case (false?, _): "; written as judged, not refitted"
+                default: ""
+                }
+            let version = ch.current.isEmpty ? "shipped" : ch.current
+            print("\(ch.time) \(ch.action) -> \(version):\(rmse) \(ch.reason)\(refit)")
         }
     }
 }

@@ -154,6 +154,10 @@ let history2010to2013: String = {
         let listing = try aqcast(["models", "--state-dir", state])
         #expect(listing.output.contains("* \(first?.current ?? "?")"), "\(listing.output)")
         #expect(listing.output.contains(" refused -> \(first?.current ?? "?")"), "\(listing.output)")
+        #expect(
+            listing.output.contains(" promoted -> \(first?.current ?? "?")")
+                && listing.output.contains("; refitted with the held-out weeks (RMSE on them "),
+            "\(listing.output)")
 
         let back = try aqcast(["rollback", "--state-dir", state, "--reload-pid", "\(daemon.pid)"])
         #expect(back.status == 0 && back.output.contains("now in use: the shipped model"), "\(back.output)")
