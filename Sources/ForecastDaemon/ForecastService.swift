@@ -101,12 +101,15 @@ public final class ForecastService: Service, Sendable {
         }
         readingLog.writer.observeCommits { [metrics] in metrics.committed(took: $0) }
         let history = readingLog.history
-        inFlight = InFlightMessage(path: configuration.stateDirectory + "/in-flight")
-        if inFlight == nil {
+        do {
+            inFlight = try InFlightMessage(path: configuration.stateDirectory + "/in-flight")
+        } catch {
+            inFlight = nil
             logger.warning(
-                "cannot map \(configuration.stateDirectory)/in-flight: a message that kills the process would be handed over again at every start",
-                metadata: ["path": "\(configuration.stateDirectory)/in-flight"])
-        } else if inFlight?.suspect != nil {
+                "running without poison-message protection: \(error); a message that kills the process would be handed over again at every start",
+                metadata: ["path": "\(configuration.stateDirectory)/in-flight", "reason": "in_flight"])
+        }
+        if inFlight?.suspect != nil {
             logger.warning(
                 "the previous run died while handling a message; it will be refused if the broker hands it over again")
         }
@@ -237,6 +240,12 @@ public final class ForecastService: Service, Sendable {
             return
         }
         defer { inFlight?.end() }
+        if let lost = inFlight?.lost {
+            inFlight?.lost = nil
+            logger.warning(
+                "running without poison-message protection: \(lost); a message that kills the process would be handed over again at every start",
+                metadata: ["reason": "in_flight"])
+        }
         if let discovery, message.topic == discovery.homeAssistantStatusTopic {
             if message.payload == Array("online".utf8) { announceAll() }
             return
