@@ -42,13 +42,27 @@ extension ForecastService {
         logger.debug("announced to Home Assistant", metadata: ["station": "\(station)"])
     }
 
-    /// Publishes every announced station's configs again: Home Assistant (re)started.
-    func announceAll() {
+    /// Publishes every announced station's configs again: Home Assistant (re)started. Runs in
+    /// the background (``DiscoveryAnnouncer``), paced: no more than ``announcementWindow``
+    /// publishes wait for the broker's acknowledgement at a time, so libmosquitto's queue stays
+    /// small and the readings' forecasts go out in between.
+    func announceAll() async {
         guard let discovery else { return }
         let stations = mutable.withLock { $0.announced }.sorted()
-        for station in stations { publishConfigs(of: station, discovery) }
+        for station in stations {
+            while (connection?.unacknowledgedPublishes ?? 0) > Self.announcementWindow {
+                try? await Task.sleep(for: .milliseconds(10))
+                if Task.isCancelled { return }
+            }
+            // A station that expired meanwhile is not announced again.
+            guard mutable.withLock({ $0.announced.contains(station) }) else { continue }
+            publishConfigs(of: station, discovery)
+        }
         logger.info("Home Assistant is online: discovery published again", metadata: ["stations": "\(stations.count)"])
     }
+
+    /// Publishes awaiting the broker's acknowledgement above which an announcement waits.
+    static let announcementWindow = 1000
 
     /// Publishes `station`'s discovery configs (retained).
     private func publishConfigs(of station: String, _ discovery: HomeAssistantDiscovery) {

@@ -35,6 +35,8 @@ public final class ForecastService: Service, Sendable {
     let accuracyTopic: (prefix: String, suffix: String)
     /// Home Assistant discovery, when `[homeassistant] enabled`.
     let discovery: HomeAssistantDiscovery?
+    /// When Home Assistant's `online` is answered: in the background, at most once a minute.
+    let announcer = DiscoveryAnnouncer()
     /// What Prometheus is told (``DaemonMetrics``; kept nowhere without `[metrics] listen`).
     let metrics: DaemonMetrics
     /// The models for fewer inputs, as the model-info metric names them, with their windows.
@@ -207,6 +209,7 @@ public final class ForecastService: Service, Sendable {
             group.addTask { await self.reloadOnHangUp(hangups) }
             group.addTask { await self.summariseHeldBackRejections() }
             group.addTask { await self.closeQuietHours() }
+            if discovery != nil { group.addTask { await self.announcer.run { await self.announceAll() } } }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -247,7 +250,7 @@ public final class ForecastService: Service, Sendable {
                 metadata: ["reason": "in_flight"])
         }
         if let discovery, message.topic == discovery.homeAssistantStatusTopic {
-            if message.payload == Array("online".utf8) { announceAll() }
+            if message.payload == Array("online".utf8) { announcer.request() }
             return
         }
         #if DEBUG

@@ -42,6 +42,11 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Publishes handed to libmosquitto, sent or queued (guarded by `lock`).
     private var requestedPublishCount = 0
 
+    /// Publishes handed over that the broker has not acknowledged yet: what libmosquitto holds.
+    public var unacknowledgedPublishes: Int {
+        lock.withLock { max(0, requestedPublishCount - acknowledgedPublishCount) }
+    }
+
     /// Whether the broker has acknowledged every publish handed over so far.
     public var everyPublishAcknowledged: Bool {
         lock.withLock { acknowledgedPublishCount >= requestedPublishCount }

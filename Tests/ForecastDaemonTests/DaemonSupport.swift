@@ -12,6 +12,7 @@ final class Inbox: Sendable {
 
     func add(_ m: MQTTMessage) { messages.withLock { $0.append(m) } }
     func on(_ topic: String) -> [MQTTMessage] { messages.withLock { $0.filter { $0.topic == topic } } }
+    func count(where holds: (MQTTMessage) -> Bool) -> Int { messages.withLock { $0.count(where: holds) } }
 
     func wait(seconds: Double, topic: String, count: Int = 1) -> [MQTTMessage] {
         let deadline = Date().addingTimeInterval(seconds)

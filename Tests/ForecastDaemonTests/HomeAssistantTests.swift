@@ -221,13 +221,18 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         #expect(FakeJournal.shared != nil, "the test journal socket could not be bound")
     }
 
-    @Test func stationsAreAnnouncedAndAnnouncedAgainWhenHomeAssistantStarts() throws {
-        let broker = try Broker()
+    /// A daemon with `[homeassistant] enabled` and sensors for 1 and 8 hours ahead.
+    private func startDaemonWithDiscovery(_ broker: Broker) throws -> ChildProcess {
         let state = temporaryDirectory()
         let config = state + "/aqcast.toml"
         try "[homeassistant]\nenabled = true\nhorizons = [1, 8]\n".write(
             toFile: config, atomically: true, encoding: .utf8)
-        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config])
+        return try startDaemon(broker, stateDir: state, extra: ["--config", config])
+    }
+
+    @Test func stationsAreAnnouncedAndAnnouncedAgainWhenHomeAssistantStarts() throws {
+        let broker = try Broker()
+        let daemon = try startDaemonWithDiscovery(broker)
         let inbox = Inbox()
         let watcher = try client(broker, id: "t-ha", inbox: inbox, subscribe: "homeassistant/#")
         defer { withExtendedLifetime(watcher) {} }
@@ -258,6 +263,49 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
             broker, id: "t-ha-late", inbox: late, subscribe: "homeassistant/sensor/aqcast_\(station)/#")
         defer { withExtendedLifetime(other) {} }
         for topic in topics { #expect(late.wait(seconds: 10, topic: topic).first?.retained == true) }
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
+
+    /// Ten `online` messages on Home Assistant's status topic at once (anyone may publish them;
+    /// Home Assistant does at every start): one announcement of every station's configs, made
+    /// in the background, not ten made on the MQTT thread while readings wait.
+    @Test func aFloodOfOnlineMessagesIsOneAnnouncementAndReadingsFlow() throws {
+        let broker = try Broker()
+        let daemon = try startDaemonWithDiscovery(broker)
+        let inbox = Inbox()
+        let tag = UUID().uuidString.prefix(6).lowercased()
+        let watcher = try client(broker, id: "t-flood-ha", inbox: inbox, subscribe: "homeassistant/sensor/#")
+        defer { withExtendedLifetime(watcher) {} }
+        let forecasts = Inbox()
+        let forecastWatcher = try client(broker, id: "t-flood-fc", inbox: forecasts, subscribe: "aq/+/forecast")
+        defer { withExtendedLifetime(forecastWatcher) {} }
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        let publisher = try client(broker, id: "t-flood-pub")
+        let stations = (0..<100).map { "fl\(tag)\($0)" }
+        for h in 0..<24 {
+            for station in stations {
+                try publisher.publish(
+                    topic: "aq/\(station)/reading", payload: payload(hour: 385_000 + Int64(h)), qos: 1)
+            }
+        }
+        // Four configs a station (two horizons, the state, the gain).
+        let perAnnouncement = stations.count * 4
+        func configs() -> Int { inbox.count { $0.topic.hasSuffix("/config") } }
+        #expect(eventually(seconds: 60) { configs() == perAnnouncement }, "\(configs()) configs; \(daemon.output)")
+        for _ in 0..<10 {
+            try publisher.publish(topic: "homeassistant/status", payload: Array("online".utf8), qos: 1)
+        }
+        // Readings go on meanwhile.
+        try publisher.publish(topic: "aq/\(stations[0])/reading", payload: payload(hour: 385_024), qos: 1)
+        #expect(
+            forecasts.wait(seconds: 15, topic: "aq/\(stations[0])/forecast", count: 2).count == 2,
+            "no forecast while Home Assistant's online was answered")
+        #expect(
+            eventually(seconds: 30) { configs() >= 2 * perAnnouncement }, "\(configs()) configs; \(daemon.output)")
+        // The other nine are one more request, answered after the minute's interval: none within it.
+        sleep(5)
+        #expect(configs() == 2 * perAnnouncement, "\(configs() - perAnnouncement) configs again for ten onlines")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
     }
