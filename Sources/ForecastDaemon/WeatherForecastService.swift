@@ -3,10 +3,6 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// Fetches each area's hourly weather forecast from its service (`[weather_forecast.NAME]`)
 /// and gives it to the engine, which uses it for the hours ahead of the area's stations.
 ///
@@ -20,18 +16,17 @@ public struct WeatherForecastService: Service {
     public let areas: [WeatherForecastArea]
     let engine: ForecastEngine
     let logger: Logger
-    /// One HTTP GET: status and body, or why there is none.
-    let get: @Sendable (_ url: URL, _ timeout: Double) async -> Result<(status: Int, body: [UInt8]), Failure>
+    /// The bounded GETs (at most ``OpenMeteo/maximumBytes`` of body, decompressed, within each
+    /// area's `timeout_seconds` in all, no redirect followed).
+    let http: BoundedHTTPGet
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = BoundedHTTPGet.Failure
 
     init(areas: [WeatherForecastArea], engine: ForecastEngine, logger: Logger) {
         self.areas = areas
         self.engine = engine
         self.logger = logger
-        get = Self.fetch
+        http = BoundedHTTPGet(maximumBytes: OpenMeteo.maximumBytes)
     }
 
     /// Runs until the graceful shutdown, also without areas (a service that returns early
@@ -42,6 +37,7 @@ public struct WeatherForecastService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        await http.shutdown()
     }
 
     /// Fetches one area's forecast until cancelled.
@@ -92,53 +88,12 @@ public struct WeatherForecastService: Service {
 
     /// One fetch of `area`'s forecast, read.
     func forecast(_ area: WeatherForecastArea) async -> Result<[ReadingDecoder.WeatherHour], Failure> {
-        guard let url = URL(string: area.requestURL) else { return .failure(Failure(description: "bad url")) }
-        switch await get(url, Double(area.timeoutSeconds)) {
+        switch await http.get(area.requestURL, timeout: Double(area.timeoutSeconds)) {
         case .failure(let f): return .failure(f)
         case .success(let (status, body)):
             return OpenMeteo.decode(body, status: status, pressure: area.pressure).mapError {
                 Failure(description: $0.description)
             }
-        }
-    }
-
-    /// GET through Foundation's URLSession (libcurl on Linux), at most
-    /// ``OpenMeteo/maximumBytes`` of body, within `timeout` seconds in all.
-    static func fetch(_ url: URL, timeout: Double) async -> Result<(status: Int, body: [UInt8]), Failure> {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: url)
-        request.setValue("aqcast", forHTTPHeaderField: "User-Agent")
-        do {
-            let (data, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else {
-                return .failure(Failure(description: "not an HTTP answer"))
-            }
-            guard data.count <= OpenMeteo.maximumBytes else {
-                return .failure(
-                    Failure(description: "answer of \(data.count) bytes, more than \(OpenMeteo.maximumBytes)"))
-            }
-            return .success((http.statusCode, [UInt8](data)))
-        } catch let error as URLError {
-            return .failure(Failure(description: Self.describe(error)))
-        } catch {
-            return .failure(Failure(description: "\(error)"))
-        }
-    }
-
-    static func describe(_ error: URLError) -> String {
-        switch error.code {
-        case .timedOut: "no answer within the timeout"
-        case .cannotConnectToHost: "connection refused"
-        case .cannotFindHost, .dnsLookupFailed: "host not found"
-        case .notConnectedToInternet, .networkConnectionLost: "network down or connection lost"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate:
-            "TLS failed: \(error.localizedDescription)"
-        default: "\(error.localizedDescription) (URLError \(error.code.rawValue))"
         }
     }
 }

@@ -17,6 +17,14 @@ final class LocalForecastServer: Sendable {
         case silent
         /// Says the body is longer than it is, sends half of it and closes.
         case truncated(String)
+        /// 200 with a chunked body that never ends (64 KiB chunks until the client closes).
+        case endless
+        /// 200 with this body, said to be gzip-compressed (`Content-Encoding: gzip`).
+        case gzip([UInt8])
+        /// 200 with this body, one byte each `interval` seconds.
+        case trickle(String, interval: Double)
+        /// This 3xx status with this `Location`.
+        case redirect(Int, String)
     }
 
     let port: Int
@@ -90,15 +98,18 @@ final class LocalForecastServer: Sendable {
             s.requests.append(target)
             return s.mode
         }
-        func send(_ text: String) {
-            let bytes = Array(text.utf8)
+        @discardableResult func send(_ bytes: [UInt8]) -> Bool {
             var sent = 0
             while sent < bytes.count {
-                let n = bytes[sent...].withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
-                if n <= 0 { return }
+                let n = bytes[sent...].withUnsafeBufferPointer {
+                    Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if n <= 0 { return false }
                 sent += n
             }
+            return true
         }
+        @discardableResult func send(_ text: String) -> Bool { send(Array(text.utf8)) }
         func response(_ status: Int, _ body: String, length: Int? = nil) -> String {
             "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Error")\r\nContent-Type: application/json; charset=utf-8\r\n"
                 + "Content-Length: \(length ?? body.utf8.count)\r\nConnection: close\r\n\r\n" + body
@@ -108,6 +119,23 @@ final class LocalForecastServer: Sendable {
         case .status(let code, let body): send(response(code, body))
         case .truncated(let body):
             send(response(200, String(body.prefix(body.count / 2)), length: body.utf8.count))
+        case .endless:
+            send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x20, count: 0x10000) + Array("\r\n".utf8)
+            while send(chunk) {}
+        case .gzip(let body):
+            send(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                    + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+            send(body)
+        case .trickle(let body, let interval):
+            send(response(200, "", length: body.utf8.count))
+            for byte in body.utf8 {
+                guard send([byte]) else { return }
+                usleep(useconds_t(interval * 1e6))
+            }
+        case .redirect(let code, let location):
+            send("HTTP/1.1 \(code) Moved\r\nLocation: \(location)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         case .silent:
             // Holds the connection open until the client closes it.
             while read(fd, &buffer, buffer.count) > 0 {}

@@ -7,23 +7,18 @@ import Testing
 @testable import ForecastDaemon
 @testable import Training
 
-/// The release build when there is one at least as new as the debug build under test and as
-/// every source file (`scripts/test.sh` makes it after the debug build): retraining takes
-/// seconds there and minutes in a debug build. An older release build would test old code, so
-/// the debug one is used then.
+/// The program the retraining tests run: the release build that `scripts/test.sh` has just
+/// made, which it names in `AQCAST_RELEASE_PROGRAM` (retraining takes seconds there and many
+/// minutes in a debug build), else the debug build under test. Named, never guessed from file
+/// times: a release build left by the demo can be older than the debug build and still current,
+/// or newer and stale.
 let fastBinary: String = {
-    let release = Shipped.root.appendingPathComponent(".build/release/aqcast").path
-    func modified(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    if let release = ProcessInfo.processInfo.environment["AQCAST_RELEASE_PROGRAM"],
+        FileManager.default.isExecutableFile(atPath: release)
+    {
+        return release
     }
-    let sources = Shipped.root.appendingPathComponent("Sources").path
-    let newestSource = (FileManager.default.subpaths(atPath: sources) ?? []).compactMap {
-        modified(sources + "/" + $0)
-    }.max()
-    guard FileManager.default.isExecutableFile(atPath: release), let r = modified(release),
-        let d = modified(Shipped.binary), r >= d, r >= newestSource ?? .distantPast
-    else { return Shipped.binary }
-    return release
+    return Shipped.binary
 }()
 
 /// Runs an aqcast command to its end: exit status and output.
