@@ -11,7 +11,7 @@ struct AQCastBench: ParsableCommand {
         commandName: "aqcast-bench", abstract: "Benchmarks that print numbers and ratios against a reference run.",
         subcommands: [
             TrainBench.self, ForecastBench.self, DaemonBench.self, LogBench.self, RestartBench.self, RetrainBench.self,
-            CommunityBench.self, StationsBench.self, MemoryBench.self,
+            CommunityBench.self, StationsBench.self, MemoryBench.self, HomeAssistantBench.self,
         ])
 
     /// The `aqcast` program built beside this one, which the daemon and retraining benches start.

@@ -187,17 +187,19 @@ final class Relay: @unchecked Sendable {
 
 /// Starts `aqcast run` (the program built beside this one) against a local broker.
 func launchDaemon(
-    port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())"
+    port: Int, modelPath: String, state: String = NSTemporaryDirectory() + "aqcast-bench-state-\(getpid())",
+    extra: [String] = []
 )
     throws -> Process
 {
     do {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: AQCastBench.aqcast)
-        p.arguments = [
-            "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir",
-            state,
-        ]
+        p.arguments =
+            [
+                "run", "--broker", "127.0.0.1:\(port)", "--model", modelPath, "--log-level", "warning", "--state-dir",
+                state,
+            ] + extra
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p

@@ -29,23 +29,8 @@ struct RestartBench: ParsableCommand {
         let root = NSTemporaryDirectory() + "aqcast-restartbench-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/full", withIntermediateDirectories: true)
-        let newest = Int64(Date().timeIntervalSince1970) / 3600 - 1
-        let log = try ReadingLog(path: root + "/full/readings.sqlite")
-        var entries: [ReadingLog.Entry] = []
-        for h in 0..<hours {
-            for s in 0..<stations {
-                let hour = newest - Int64(hours - 1 - h)
-                entries.append(
-                    .init(
-                        reading: Reading(
-                            station: "s\(s)", time: hour * 3600 + 60, pm25: Double(40 + (s + h) % 60),
-                            dewPoint: -5, temperature: 3, pressure: 1016, windDirection: .northWest,
-                            windSpeed: 2.2),
-                        arrived: Double(hour * 3600 + 61)))
-            }
-        }
-        try log.append(entries)
-        report("reading log: \(stations) stations x \(hours) hours = \(entries.count) readings")
+        let count = try writeBenchLog(root + "/full/readings.sqlite", stations: stations, hours: hours).readings
+        report("reading log: \(stations) stations x \(hours) hours = \(count) readings")
 
         let reference = try timeToOnline(modelPath: modelPath, state: root + "/empty")
         report("reference, empty log: online after \(formatFixed(reference, 3)) s")
@@ -94,6 +79,29 @@ struct RestartBench: ParsableCommand {
         guard online.wait(for: 1, seconds: 60) else { throw CommandFailure("the reference daemon never said online") }
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
+}
+
+/// A reading log of `stations` stations (`s0`, `s1`, ...) with a reading in each of the last
+/// `hours` hours before the current one: what a restart rebuilds the windows from. Returns the
+/// newest hour (hours since 1970) and the readings written.
+func writeBenchLog(_ path: String, stations: Int, hours: Int) throws -> (newest: Int64, readings: Int) {
+    let newest = Int64(Date().timeIntervalSince1970) / 3600 - 1
+    let log = try ReadingLog(path: path)
+    var entries: [ReadingLog.Entry] = []
+    for h in 0..<hours {
+        for s in 0..<stations {
+            let hour = newest - Int64(hours - 1 - h)
+            entries.append(
+                .init(
+                    reading: Reading(
+                        station: "s\(s)", time: hour * 3600 + 60, pm25: Double(40 + (s + h) % 60),
+                        dewPoint: -5, temperature: 3, pressure: 1016, windDirection: .northWest,
+                        windSpeed: 2.2),
+                    arrived: Double(hour * 3600 + 61)))
+        }
+    }
+    try log.append(entries)
+    return (newest, entries.count)
 }
 
 /// A plain client of the benchmarks' own.
