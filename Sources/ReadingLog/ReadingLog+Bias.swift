@@ -45,16 +45,17 @@ extension ReadingLog {
                 db, sql: "SELECT station, model, horizon, day, sum, count FROM bias WHERE day > ? ORDER BY day",
                 arguments: [today - Int64(days)])
             while let row = try rows.next() {
-                let station: String = row["station"]
-                let model: String = row["model"]
-                let day: Int64 = row["day"]
-                let bucket = BiasCorrection.Bucket(day: day, sum: row["sum"], count: row["count"])
+                guard let station: String = row.checked("station"), let model: String = row.checked("model"),
+                    let day: Int64 = row.checked("day"), let sum: Double = row.checked("sum"),
+                    let count: Int = row.checked("count"), let horizon: Int = row.checked("horizon")
+                else { continue }
+                let bucket = BiasCorrection.Bucket(day: day, sum: sum, count: count)
                 if let held = byStation[station], held.model == model {
-                    byStation[station]!.rows.append((row["horizon"], bucket))
+                    byStation[station]!.rows.append((horizon, bucket))
                     byStation[station]!.newest = day
                 } else if byStation[station].map({ day >= $0.newest }) ?? true {
                     // A later day by another model: that model forecasts the station now.
-                    byStation[station] = (model, day, [(row["horizon"], bucket)])
+                    byStation[station] = (model, day, [(horizon, bucket)])
                 }
             }
             return byStation.mapValues { BiasCorrection(days: days, model: $0.model, buckets: $0.rows) }

@@ -88,12 +88,17 @@ extension ReadingLog {
                     """, arguments: [firstOrigin])
             var out: [ScoredForecast] = []
             while let row = try rows.next() {
-                guard let truth: Double = row["truth"], let persistence: Double = row["persistence"] else { continue }
+                guard let truth: Double = row.checked("truth"), let persistence: Double = row.checked("persistence"),
+                    let station: String = row.checked("station"), let origin: Int64 = row.checked("origin_hour"),
+                    let horizon: Int = row.checked("horizon"), let pm25: Double = row.checked("pm25"),
+                    let lower: Double = row.checked("lower"), let upper: Double = row.checked("upper"),
+                    let issuedAt: Double = row.checked("issued_at")
+                else { continue }
                 out.append(
                     ScoredForecast(
                         forecast: LoggedForecast(
-                            station: row["station"], originHour: row["origin_hour"], horizon: row["horizon"],
-                            pm25: row["pm25"], lower: row["lower"], upper: row["upper"], issuedAt: row["issued_at"]),
+                            station: station, originHour: origin, horizon: horizon, pm25: pm25, lower: lower,
+                            upper: upper, issuedAt: issuedAt),
                         truth: truth, persistence: persistence))
             }
             return out
@@ -102,7 +107,7 @@ extension ReadingLog {
 
     /// The newest origin hour of a logged forecast, if any.
     public func newestForecastOrigin() throws -> Int64? {
-        try database.read { try Int64.fetchOne($0, sql: "SELECT MAX(origin_hour) FROM forecast") }
+        try database.read { try Row.fetchOne($0, sql: "SELECT MAX(origin_hour) FROM forecast")?.checked(0) }
     }
 
     /// Deletes logged forecasts from origin hours before `hour`; returns how many hours.

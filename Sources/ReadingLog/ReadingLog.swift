@@ -246,20 +246,15 @@ public final class ReadingLog: Sendable {
                     FROM reading ORDER BY station, hour, time, rowid
                     """)
             while let row = try rows.next() {
-                let direction: String? = row[6]
-                guard let direction = direction.map({ WindDirection(rawValue: $0) }) ?? .calm else { continue }
-                try body(
-                    Reading(
-                        station: row[0], time: row[1], pm25: row[2], dewPoint: row[3] ?? .nan,
-                        temperature: row[4] ?? .nan, pressure: row[5] ?? .nan, windDirection: direction,
-                        windSpeed: row[7] ?? .nan))
+                guard let reading = Self.reading(row) else { continue }
+                try body(reading)
             }
         }
     }
 
     /// The newest hour logged, if any.
     public func newestHour() throws -> Int64? {
-        try database.read { try Int64.fetchOne($0, sql: "SELECT MAX(hour) FROM reading") }
+        try database.read { try Row.fetchOne($0, sql: "SELECT MAX(hour) FROM reading")?.checked(0) }
     }
 
     /// How many readings the log holds.
@@ -280,12 +275,20 @@ public final class ReadingLog: Sendable {
     }
 
     /// A logged reading; a weather input the station does not measure (NULL) is NaN.
+    /// The reading in `row`, or nil when its station, time, PM2.5 or wind direction cannot be
+    /// read (of another SQLite type, or NULL); a weather value that cannot be read counts as
+    /// missing, as a NULL does.
     static func reading(_ row: Row) -> Reading? {
-        let text: String? = row["wind_direction"]
-        guard let direction = text.map({ WindDirection(rawValue: $0) }) ?? .calm else { return nil }
+        guard let station: String = row.checked("station"), let time: Int64 = row.checked("time"),
+            let pm25: Double = row.checked("pm25")
+        else { return nil }
+        let text: String? = row.checked("wind_direction")
+        guard (row["wind_direction"] as DatabaseValue).isNull || text != nil,
+            let direction = text.map({ WindDirection(rawValue: $0) }) ?? .calm
+        else { return nil }
         return Reading(
-            station: row["station"], time: row["time"], pm25: row["pm25"], dewPoint: row["dew_point"] ?? .nan,
-            temperature: row["temperature"] ?? .nan, pressure: row["pressure"] ?? .nan, windDirection: direction,
-            windSpeed: row["wind_speed"] ?? .nan)
+            station: station, time: time, pm25: pm25, dewPoint: row.checked("dew_point") ?? .nan,
+            temperature: row.checked("temperature") ?? .nan, pressure: row.checked("pressure") ?? .nan,
+            windDirection: direction, windSpeed: row.checked("wind_speed") ?? .nan)
     }
 }

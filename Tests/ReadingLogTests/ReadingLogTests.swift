@@ -15,6 +15,41 @@ import Training
             windDirection: .southEast, windSpeed: 2.5)
     }
 
+    /// Rows of the wrong SQLite type (a hand edit, another program): text in PM2.5, the time or
+    /// the dew point, a blob station id, a number as the wind direction. Each read of the log
+    /// leaves the unreadable rows out (a dew point it cannot read counts as missing) instead of
+    /// stopping the process, as GRDB's typed subscripts did at every start.
+    @Test func rowsOfTheWrongTypeAreLeftOutNotFatal() throws {
+        let log = try ReadingLog(path: path)
+        try log.append((0..<24).map { .init(reading: reading("a", 1000 + Int64($0)), arrived: 5) })
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            let columns =
+                "station, time, hour, pm25, dew_point, temperature, pressure, wind_direction, wind_speed, arrived"
+            for values in [
+                "'a', 3600 * 1024 + 60, 1024, 'forty', -3, 4, 1012, 'SE', 2.5, 5",
+                "'a', 'noon', 1025, 40, -3, 4, 1012, 'SE', 2.5, 5",
+                "X'00FF', 3600 * 1026 + 60, 1026, 40, -3, 4, 1012, 'SE', 2.5, 5",
+                "'a', 3600 * 1027 + 60, 1027, 40, 'dry', 4, 1012, 'SE', 2.5, 5",
+                "'a', 3600 * 1028 + 60, 1028, 40, -3, 4, 1012, 7, 2.5, 5",
+                "'a', 3600 * 1029 + 60, '1029', 41, -3, 4, 1012, 'SE', 2.5, 5",
+            ] {
+                try db.execute(sql: "INSERT INTO reading (\(columns)) VALUES (\(values))")
+            }
+        }
+        let all = try log.all()
+        // The 24 good rows, the unreadable dew point as missing, the hour kept as text (the time
+        // is what a reading is read from); no text PM2.5, text time, blob station or numeric wind.
+        #expect(all.count == 26, "\(all.count) rows read")
+        #expect(all.contains { $0.time == 1027 * 3600 + 60 && $0.dewPoint.isNaN })
+        #expect(!all.contains { $0.station != "a" })
+        var byStation = 0
+        try log.forEachByStation { _ in byStation += 1 }
+        #expect(byStation == 26)
+        #expect(try log.recent(hours: 48).count <= 26)
+        _ = try log.newestHour()
+    }
+
     @Test func appendsAndReadsBackTheRecentHoursOfEachStation() throws {
         let log = try ReadingLog(path: path)
         try log.append((0..<40).map { .init(reading: reading("a", 1000 + Int64($0)), arrived: 5) })
