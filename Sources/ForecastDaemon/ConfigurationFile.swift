@@ -86,7 +86,7 @@ public enum ConfigurationFile {
         "broker": [
             "host": string(\.brokerHost) { $0.isEmpty ? "must not be empty" : nil },
             "port": integer(\.brokerPort, 1...65535),
-            "client_id": string(\.clientID) { (1...64).contains($0.utf8.count) ? nil : "must be 1-64 bytes" },
+            "client_id": string(\.clientID) { $0.utf8.count <= 64 ? nil : "must be at most 64 bytes" },
             "keepalive": integer(\.keepAliveSeconds, 5...3600),
             "protocol": string(\.protocolVersion) {
                 ["auto", "5", "3.1.1"].contains($0) ? nil : "must be \"auto\", \"5\" or \"3.1.1\", got \"\($0)\""

@@ -5,7 +5,8 @@ import AirQuality
 public struct DaemonConfiguration: Sendable, Equatable {
     public var brokerHost = "127.0.0.1"
     public var brokerPort = 1883
-    public var clientID = "aqcast"
+    /// Empty: this installation's own (``ClientIdentity``).
+    public var clientID = ""
     public var keepAliveSeconds = 30
     public var protocolVersion = "auto"
     public var username = ""

@@ -10,7 +10,10 @@ extension ForecastService {
         let broker = "\(config.brokerHost):\(config.brokerPort)"
         switch event {
         case .connected(let sessionPresent):
-            mutable.withLock { $0.brokerState = "connected to \(broker)" }
+            mutable.withLock {
+                $0.brokerState = "connected to \(broker)"
+                $0.flapping.connected(at: ContinuousClock.now)
+            }
             logger.info(
                 "connected to broker", metadata: ["broker": "\(broker)", "session_present": "\(sessionPresent)"])
             try? connection?.publish(topic: config.statusTopic, payload: Array("online".utf8), qos: 1, retain: true)
@@ -62,6 +65,16 @@ extension ForecastService {
             logger.warning(
                 "broker connection lost, reconnecting: \(reason)",
                 metadata: ["broker": "\(broker)", "code": "\(code)", "reason": "\(reason)"])
+            if mutable.withLock({ $0.flapping.lost(at: ContinuousClock.now) }) {
+                let id = (try? Self.mqttSettings(config).clientID) ?? config.clientID
+                let text =
+                    "the broker keeps closing the connection right after it is made, though it accepts every "
+                    + "reconnect: most likely another client uses this daemon's client id \(id) and the two "
+                    + "take the session from each other; give each its own client_id (or leave it empty)"
+                logger.warning(
+                    "\(text)",
+                    metadata: ["broker": "\(broker)", "client_id": "\(id)", "reason": "session_flapping"])
+            }
             notifier.status(statusLine())
         }
     }
@@ -98,7 +111,9 @@ extension ForecastService {
                 keyFile: c.tlsKeyFile.isEmpty ? nil : c.tlsKeyFile)
         }
         return MQTTSettings(
-            host: c.brokerHost, port: c.brokerPort, clientID: c.clientID, cleanSession: false,
+            host: c.brokerHost, port: c.brokerPort,
+            clientID: c.clientID.isEmpty ? ClientIdentity.resolve(stateDirectory: c.stateDirectory) : c.clientID,
+            cleanSession: false,
             keepAliveSeconds: c.keepAliveSeconds, username: c.username.isEmpty ? nil : c.username, password: password,
             tls: tls, will: .init(topic: c.statusTopic, payload: Array("offline".utf8), qos: 1, retain: true),
             protocolVersion: MQTTSettings.ProtocolVersion(rawValue: c.protocolVersion) ?? .auto)

@@ -10,6 +10,8 @@ extension ForecastService {
         /// The stations announced to Home Assistant.
         var announced: Set<String> = []
         var connectedBefore = false
+        /// Connections lost soon after they were made (``SessionFlapping``).
+        var flapping = SessionFlapping()
         var brokerState = "connecting to the broker"
         /// Which refusals get a journal line this minute (the counters have them all).
         var rejectionLog = RejectionLogLimiter(now: Date().timeIntervalSince1970)

@@ -132,8 +132,7 @@ public final class MQTTConnection: @unchecked Sendable {
         mosquitto_disconnect_v5_callback_set(handle) { _, user, rc, _ in
             guard let user else { return }
             let me = Unmanaged<MQTTConnection>.fromOpaque(user).takeUnretainedValue()
-            me.onEvent(
-                .disconnected(code: Int(rc), reason: rc == 0 ? "disconnected on request" : MQTTConnection.reason(rc)))
+            me.onEvent(.disconnected(code: Int(rc), reason: MQTTConnection.disconnectReason(rc)))
         }
         // Only TLS failures need libmosquitto's own words; with a log callback set it formats
         // every debug line (several a message), so plain connections go without.
@@ -170,6 +169,19 @@ public final class MQTTConnection: @unchecked Sendable {
 
     /// A libmosquitto code in words. Its own table lacks some (a keepalive timeout reads
     /// "Unknown error."), so those are said here, and any other unknown one by its number.
+    /// Why the connection ended: a libmosquitto error, or the reason code of the broker's MQTT
+    /// v5 DISCONNECT (128 and up; OASIS MQTT 5.0, section 3.14.2.1), in words.
+    static func disconnectReason(_ rc: Int32) -> String {
+        switch rc {
+        case 0: "disconnected on request"
+        case 142:
+            "the broker gave this client's session to another client that connected with the same client id "
+                + "(MQTT v5 reason 142, session taken over): another daemon or program uses this client id"
+        case 128...255: "the broker disconnected us: \(String(cString: mosquitto_reason_string(rc))) (reason \(rc))"
+        default: reason(rc)
+        }
+    }
+
     static func reason(_ rc: Int32) -> String {
         if rc == MOSQ_ERR_ERRNO.rawValue { return String(cString: strerror(errno)) }
         if rc == MOSQ_ERR_KEEPALIVE.rawValue {

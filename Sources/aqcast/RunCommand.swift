@@ -96,6 +96,25 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "aqcast")
+        // One daemon per state directory (its broker session and its log): held until exit.
+        let lock: StateDirectoryLock?
+        do {
+            try? FileManager.default.createDirectory(atPath: initial.stateDirectory, withIntermediateDirectories: true)
+            lock = try StateDirectoryLock(stateDirectory: initial.stateDirectory)
+        } catch .held(let path, let pid) {
+            let failure = StateDirectoryLock.Failure.held(path: path, pid: pid)
+            printError("aqcast: cannot start: \(failure)")
+            throw Self.configurationExitCode
+        } catch {
+            lock = nil
+            logger.warning(
+                "\(error); a second daemon on this state directory would not be stopped",
+                metadata: ["reason": "state_directory_lock"])
+        }
+        defer { withExtendedLifetime(lock) {} }
+        // Chosen before the reading log is created: a state directory with a log and no client id
+        // is one an earlier version used, and keeps that version's id.
+        if initial.clientID.isEmpty { _ = ClientIdentity.resolve(stateDirectory: initial.stateDirectory) }
         let command = self
         let notifier = ServiceNotifier()
         // The metrics live in a Prometheus registry when there is an endpoint to serve them.

@@ -1,0 +1,83 @@
+import AQCastTestSupport
+import Foundation
+import MQTTClient
+import Testing
+
+@testable import ForecastDaemon
+
+/// One daemon per state directory and one broker session per daemon: a second daemon on the
+/// same state directory refuses to start; each installation has a client id of its own, kept
+/// across restarts; and a client that takes the daemon's session is said in words.
+@Suite(.serialized) struct DaemonIdentityTests {
+    init() {
+        #expect(FakeJournal.shared != nil, "the test journal socket could not be bound")
+    }
+
+    @Test func aSecondDaemonOnTheSameStateDirectoryRefusesToStart() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let first = try startDaemon(broker, stateDir: state)
+        #expect(connectedLine(broker) != nil, "the first daemon did not connect: \(first.output)")
+        let second = try startDaemon(broker, stateDir: state)
+        #expect(second.wait(seconds: 20) == 78, "\(second.output)")
+        #expect(
+            second.output.contains("another aqcast daemon (process \(first.pid)) is running on this state directory"),
+            "\(second.output)")
+        // The first goes on, and once it is gone the state directory is free again.
+        #expect(kill(first.pid, 0) == 0 && waitpid(first.pid, nil, WNOHANG) == 0, "\(first.output)")
+        first.signal(SIGTERM)
+        #expect(first.wait(seconds: 20) == 0, "\(first.output)")
+        func connections() -> Int {
+            FakeJournal.shared?.all().filter {
+                $0["MESSAGE"] == "connected to broker" && $0["BROKER"] == "127.0.0.1:\(broker.port)"
+            }.count ?? 0
+        }
+        let before = connections()
+        let third = try startDaemon(broker, stateDir: state)
+        #expect(eventually(seconds: 15) { connections() > before }, "\(third.output)")
+        third.signal(SIGTERM)
+        #expect(third.wait(seconds: 20) == 0, "\(third.output)")
+    }
+
+    @Test func eachStateDirectoryHasAClientIdOfItsOwnKeptAcrossRestarts() throws {
+        let (a, b) = (temporaryDirectory(), temporaryDirectory())
+        try FileManager.default.createDirectory(atPath: a, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: b, withIntermediateDirectories: true)
+        let idA = ClientIdentity.resolve(stateDirectory: a)
+        let idB = ClientIdentity.resolve(stateDirectory: b)
+        #expect(idA.hasPrefix("aqcast-") && idA.utf8.count == 23, "\(idA)")
+        #expect(idA != idB)
+        #expect(ClientIdentity.resolve(stateDirectory: a) == idA, "not stable across starts")
+        // A state directory an earlier version used (a reading log, no client-id file) keeps the
+        // old default, and with it the broker's session and what is queued there.
+        let old = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: old + "/readings.sqlite", contents: Data()))
+        #expect(ClientIdentity.resolve(stateDirectory: old) == "aqcast")
+        #expect(ClientIdentity.resolve(stateDirectory: old) == "aqcast")
+        // A configured id is used as it is.
+        var c = DaemonConfiguration()
+        c.stateDirectory = a
+        #expect(try ForecastService.mqttSettings(c, environment: [:]).clientID == idA)
+        c.clientID = "site-7"
+        #expect(try ForecastService.mqttSettings(c, environment: [:]).clientID == "site-7")
+    }
+
+    @Test func aClientThatTakesTheDaemonsSessionIsSaidInWords() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let daemon = try startDaemon(broker, stateDir: state)
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        let id = try String(contentsOfFile: state + "/client-id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let thief = try client(broker, id: id)
+        defer { thief.stop() }
+        #expect(id.hasPrefix("aqcast-"), "a new state directory got \(id)")
+        let said = FakeJournal.shared?.wait(seconds: 30) {
+            ($0["MESSAGE"] ?? "").contains("most likely another client uses this daemon's client id \(id)")
+        }
+        #expect(said?["PRIORITY"] == "4", "\(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
+}
