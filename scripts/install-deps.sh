@@ -6,9 +6,10 @@
 # Assistant tests render the discovery templates as Home Assistant does); systemd
 # (systemd-analyze checks the units), openssl (the TLS tests make their own CA), make, groff-base
 # (the unit checks render the man page), and dpkg-dev and lintian (the test command builds and
-# checks the Debian package).
+# checks the Debian package), qemu-user (the package check runs the packaged program on a
+# baseline x86-64 CPU).
 set -euo pipefail
-packages=(pkg-config libmosquitto-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev mosquitto mosquitto-clients python3-numpy python3-jinja2 systemd openssl make groff-base dpkg-dev lintian)
+packages=(pkg-config libmosquitto-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev mosquitto mosquitto-clients python3-numpy python3-jinja2 systemd openssl make groff-base dpkg-dev lintian qemu-user)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
