@@ -38,13 +38,22 @@ public struct HomeAssistantDiscovery: Sendable {
 
     /// The node id for `station`: `aqcast_` and the id when it is only letters, digits, `_` and `-`
     /// (lower case: what discovery topics and entity ids allow), else the id lowered with the rest
-    /// as `_` and a hash of the id, so two ids never share one.
+    /// as `_` and a hash of the id. A safe id that ends as a hashed node does (`_` and 16 hex
+    /// digits) is hashed too: otherwise the id `node_7_<hash of Node.7>` would get the node of
+    /// `Node.7`, and its retained configs would replace that station's device.
     public static func node(_ station: String) -> String {
-        guard !station.unicodeScalars.allSatisfy(isSafe) else { return "aqcast_" + station }
+        if station.unicodeScalars.allSatisfy(isSafe), !endsLikeHashed(station) { return "aqcast_" + station }
         let slug = String(String.UnicodeScalarView(station.lowercased().unicodeScalars.map { isSafe($0) ? $0 : "_" }))
         var hash = FNV1a()
         hash.add(station.utf8)
         return "aqcast_" + slug + "_" + hash.hex
+    }
+
+    /// Whether `id` ends with `_` and 16 lower-case hex digits, as a hashed node does.
+    private static func endsLikeHashed(_ id: String) -> Bool {
+        let tail = Array(id.utf8.suffix(17))
+        return tail.count == 17 && tail[0] == UInt8(ascii: "_")
+            && tail.dropFirst().allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     private static func isSafe(_ s: Unicode.Scalar) -> Bool {

@@ -122,6 +122,10 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
             a.unicodeScalars.allSatisfy {
                 CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyz0123456789_-").contains($0)
             })
+        // An id spelled as another station's hashed node gets a node of its own, not the victim's.
+        let impostor = String(a.dropFirst("aqcast_".count))
+        #expect(HomeAssistantDiscovery.node(impostor) != a, "\(impostor) took over \(a)")
+        #expect(HomeAssistantDiscovery.node(impostor).hasPrefix("aqcast_\(impostor)_"))
         // Quotes and backslashes in an id are escaped in the JSON, never break it.
         let odd = discovery().configs(for: #"a"b\c"#)
         #expect(odd.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.payload))) != nil })
