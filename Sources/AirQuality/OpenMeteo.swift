@@ -63,6 +63,18 @@ public enum OpenMeteo {
             ("temperature", "temperature_2m"), ("dew_point", "dew_point_2m"), ("pressure", pressure.variable),
             ("wind_speed", "wind_speed_10m"), ("wind_direction", "wind_direction_10m"),
         ]
+        // The units asked for (`wind_speed_unit=ms` and the defaults); a value in another unit
+        // (a proxy, a changed default, a stand-in) would pass the range checks and be wrong.
+        if case .object(let units)? = fields["hourly_units"] {
+            for (name, unit) in [
+                ("temperature_2m", "°C"), ("dew_point_2m", "°C"), (pressure.variable, "hPa"),
+                ("wind_speed_10m", "m/s"), ("wind_direction_10m", "°"),
+            ] {
+                guard case .string(let given)? = units[name], given != unit else { continue }
+                let shown = String(given.unicodeScalars.prefix(20).map { $0.value < 0x20 ? "?" : Character($0) })
+                return .failure(Failure("hourly_units.\(name) is \"\(shown)\", not \"\(unit)\" as asked"))
+            }
+        }
         guard case .array(let times)? = hourly["time"] else {
             return .failure(Failure("field 'hourly.time' (an array) is missing"))
         }

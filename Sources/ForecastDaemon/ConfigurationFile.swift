@@ -279,7 +279,23 @@ public enum ConfigurationFile {
             }
         }
         config.inputs = []
-        for input in inputs { config.inputs.append(try input.input(file: file)) }
+        for input in inputs {
+            let read = try input.input(file: file)
+            // Each message is handled once: no topic may match two subscriptions.
+            let earlier =
+                (config.readingTopic.isEmpty ? [] : [("[topics] readings", config.readingTopic)])
+                + config.inputs.map { ("[input.\($0.name)]", $0.topic.filter) }
+            for (other, filter) in earlier {
+                if let topic = overlappingTopic(read.topic.filter, filter) {
+                    throw ConfigurationError(
+                        file: file, line: input.values["topic"]?.line ?? input.line, key: "input.\(input.name).topic",
+                        reason:
+                            "its filter \(read.topic.filter) overlaps \(other)'s \(filter): a topic such as \(topic) "
+                            + "matches both, and the broker would deliver each such message twice; make one narrower")
+                }
+            }
+            config.inputs.append(read)
+        }
         try apply(areas: areas, file: file, into: &config)
         return config
     }

@@ -66,6 +66,9 @@ public final class ForecastService: Service, Sendable {
         version: String = "dev", metrics: DaemonMetrics = DaemonMetrics()
     ) throws {
         let (configuration, model, name) = try loader()
+        // The broker settings (the password file above all) are checked here, so that one that
+        // cannot be used stops start-up as a configuration error (exit 78), not at run time.
+        _ = try Self.mqttSettings(configuration)
         let pattern = TopicPattern(configuration.readingTopic)
         guard pattern != nil || configuration.readingTopic.isEmpty else {
             throw ConfigurationError(file: "configuration", key: "topics.readings", reason: "not a usable filter")
@@ -287,9 +290,13 @@ public final class ForecastService: Service, Sendable {
                 station: id, payload: message.payload, format: input.format, quantity: quantity,
                 readingsPerHour: input.readingsPerHour, retained: message.retained, now: now)
         } else {
-            logger.warning(
-                "message on an unexpected topic", metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))"]
-            )
+            // Through the journal's bound like every refusal (all such topics share one station's
+            // share of it: they name no station).
+            if shouldLogRejection(station: "", code: .badTopic, now: now) {
+                logger.warning(
+                    "message on an unexpected topic",
+                    metadata: ["topic": "\(RejectionLogLimiter.printable(message.topic))", "reason": "bad_topic"])
+            }
             return
         }
         let took = ContinuousClock.now - started

@@ -26,6 +26,27 @@ public struct InputConfiguration: Sendable, Equatable {
     }
 }
 
+/// Two MQTT filters (levels, `+`, no `#`) that one topic can match: a broker with both
+/// subscriptions delivers such a topic's messages once per subscription, so each would be
+/// handled (and refused, and logged) twice. Returns such a topic, or nil when none matches both.
+func overlappingTopic(_ a: String, _ b: String) -> String? {
+    let x = a.split(separator: "/", omittingEmptySubsequences: false)
+    let y = b.split(separator: "/", omittingEmptySubsequences: false)
+    guard x.count == y.count else { return nil }
+    var topic: [Substring] = []
+    for (p, q) in zip(x, y) {
+        switch (p == "+", q == "+") {
+        case (true, true): topic.append("x")
+        case (true, false): topic.append(q)
+        case (false, true): topic.append(p)
+        case (false, false):
+            guard p == q else { return nil }
+            topic.append(p)
+        }
+    }
+    return topic.joined(separator: "/")
+}
+
 /// An input's topic: MQTT levels, where `{station}` and `{quantity}` stand for the station id
 /// and (single-value profiles) the quantity's name, alone in a level or inside one
 /// (`homeassistant/sensor/{station}_{quantity}/state`). Its filter has `+` for those levels.

@@ -91,8 +91,9 @@ public struct WeatherForecastService: Service {
         switch await http.get(area.requestURL, timeout: Double(area.timeoutSeconds)) {
         case .failure(let f): return .failure(f)
         case .success(let (status, body)):
+            // The service's own words (its `reason`) go to the journal escaped.
             return OpenMeteo.decode(body, status: status, pressure: area.pressure).mapError {
-                Failure(description: $0.description)
+                Failure(description: BoundedHTTPGet.printable($0.description))
             }
         }
     }

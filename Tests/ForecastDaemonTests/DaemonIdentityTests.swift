@@ -80,4 +80,23 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
     }
+
+    /// A password file that cannot be read is a configuration error (exit 78, which the unit
+    /// does not restart on), said before the daemon starts, not a failure at run time (exit 1,
+    /// restarted every 5 s).
+    @Test func anUnreadablePasswordFileStopsStartUpAsAConfigurationError() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let config = state + "/aqcast.toml"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try "[broker]\npassword_file = \"\(state)/missing-password\"\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config])
+        #expect(daemon.wait(seconds: 20) == 78, "\(daemon.output)")
+        let said = FakeJournal.shared?.wait(seconds: 5) {
+            ($0["MESSAGE"] ?? "").hasPrefix(
+                "cannot start: \(state)/missing-password, key broker.password_file: cannot be read")
+        }
+        #expect(said?["PRIORITY"] == "2", "\(daemon.output)")
+    }
 }

@@ -6,6 +6,8 @@ import ReadingLog
 import Synchronization
 import Testing
 
+@testable import ForecastDaemon
+
 /// What the daemon does with what it is sent: every bad input refused with its reason while the
 /// good readings are forecast, a journal that cannot be flooded, a full disk that stops nothing.
 @Suite(.serialized) struct DaemonInputTests {
@@ -118,6 +120,35 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 10) == 0)
         #expect(try ReadingLog(path: state + "/readings.sqlite").all().filter { $0.station == station }.count == 40)
+    }
+
+    /// Messages that a subscription takes but no input's template reads (a statestream entity
+    /// that is no quantity): each was one journal line; now they share the refusals' bound.
+    @Test func messagesOnUnexpectedTopicsCannotFloodTheJournal() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let config = state + "/aqcast.toml"
+        try """
+        [input.ha]
+        profile = "statestream"
+        topic = "homeassistant/sensor/{station}_{quantity}/state"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config])
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        #expect(try daemonTakesReadings(broker), "the daemon took no reading: \(daemon.output)")
+        let tag = UUID().uuidString.prefix(6).lowercased()
+        let publisher = try client(broker, id: "t-unexpected")
+        for i in 0..<200 {
+            try publisher.publish(topic: "homeassistant/sensor/door\(tag)\(i)/state", payload: Array("on".utf8), qos: 1)
+        }
+        #expect(try handledEverythingSent(by: publisher, broker), "the daemon did not get through the 200")
+        let logged =
+            FakeJournal.shared?.all().filter {
+                $0["MESSAGE"] == "message on an unexpected topic" && ($0["TOPIC"] ?? "").contains("door\(tag)")
+            }.count ?? -1
+        #expect(logged == RejectionLogLimiter.perStation, "\(logged) journal lines for 200 unexpected topics")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 10) == 0)
     }
 
     @Test func aBrokenSensorCannotFloodTheJournal() throws {

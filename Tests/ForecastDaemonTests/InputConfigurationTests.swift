@@ -49,6 +49,33 @@ import Testing
         #expect(c.forecast.weatherSource(of: "roof") == nil, "a source is not its own source")
     }
 
+    /// Two subscriptions one topic can match: the broker delivers such a message once per
+    /// subscription, so it was handled and logged twice. Refused at start, naming a topic.
+    @Test func inputsWhoseFiltersOverlapAreRefused() throws {
+        let both = """
+            [input.esp]
+            profile = "esphome"
+            topic = "{station}/sensor/{quantity}/state"
+
+            [input.ha]
+            profile = "statestream"
+            topic = "homeassistant/sensor/{station}_{quantity}/state"
+            """
+        #expect(
+            error(both)
+                == "t.toml line 7, key input.ha.topic: its filter homeassistant/sensor/+/state overlaps [input.esp]'s "
+                + "+/sensor/+/state: a topic such as homeassistant/sensor/x/state matches both, and the broker would "
+                + "deliver each such message twice; make one narrower")
+        #expect(
+            error("[input.t]\nprofile = \"tasmota\"\ntopic = \"aq/{station}/reading\"\n")?
+                .contains("overlaps [topics] readings's aq/+/reading") == true)
+        // Filters of different depths, or with different literal levels, are apart.
+        let apart = try parse(both.replacingOccurrences(of: "topic = \"{station}", with: "topic = \"esphome/{station}"))
+        #expect(apart.inputs.count == 2)
+        #expect(overlappingTopic("a/+/c", "a/b/d") == nil)
+        #expect(overlappingTopic("+/b/+", "a/+/c") == "a/b/c")
+    }
+
     @Test func mistakesSayWhereAndWhat() {
         #expect(
             error("[input.a]\ntopic = \"x/{station}\"\n")

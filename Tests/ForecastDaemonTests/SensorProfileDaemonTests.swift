@@ -27,7 +27,7 @@ import Testing
 
         [input.esphome]
         profile = "esphome"
-        topic = "{station}/sensor/{quantity}/state"
+        topic = "esphome/{station}/sensor/{quantity}/state"
         readings_per_hour = 1
 
         [input.statestream]
@@ -105,9 +105,9 @@ import Testing
             "airgradient/readings/\(live[0])",
             #"{"wifi":-46,"serialno":"\#(live[0])","rco2":447,"pm01":3,"pm02":7,"pm10":8,"pm003Count":442,"atmp":25.87,"rhum":43,"tvocIndex":100,"noxIndex":1,"boot":6}"#
         )
-        try send("\(live[1])/sensor/temperature/state", "3.5")
-        try send("\(live[1])/sensor/humidity/state", "61")
-        try send("\(live[1])/sensor/pm_2_5/state", "12.5")
+        try send("esphome/\(live[1])/sensor/temperature/state", "3.5")
+        try send("esphome/\(live[1])/sensor/humidity/state", "61")
+        try send("esphome/\(live[1])/sensor/pm_2_5/state", "12.5")
         try send("homeassistant/sensor/\(live[2])_temperature/state", "4.0")
         try send("homeassistant/sensor/\(live[2])_humidity/state", "70")
         try send("homeassistant/sensor/\(live[2])_pm_2_5/state", "unavailable")

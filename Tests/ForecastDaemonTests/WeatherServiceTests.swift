@@ -68,6 +68,13 @@ import Testing
             why(good.replacingOccurrences(of: "\"surface_pressure\":[1012.0,", with: "\"surface_pressure\":[5.0,"))
                 .hasPrefix("hour 0: field 'pressure' is 5.0, outside"))
         #expect(why(openMeteoAnswer(hours: [])) == "no hour has all five values")
+        // Values in another unit than asked for are in range, and wrong: refused by the units.
+        #expect(
+            why(good.replacingOccurrences(of: #""temperature_2m":"°C""#, with: #""temperature_2m":"°F""#))
+                == #"hourly_units.temperature_2m is "°F", not "°C" as asked"#)
+        #expect(
+            why(good.replacingOccurrences(of: #""wind_speed_10m":"m/s""#, with: #""wind_speed_10m":"km/h""#))
+                == #"hourly_units.wind_speed_10m is "km/h", not "m/s" as asked"#)
     }
 }
 
