@@ -42,6 +42,8 @@ public final class ForecastService: Service, Sendable {
     /// The models for fewer inputs, as the model-info metric names them, with their windows.
     private let fewerInputModels: [(identity: String, file: String, inputs: String, steps: Int)]
     private let version: String
+    /// Sets every logger's level (`[log] level`, on reload).
+    private let setLogLevel: @Sendable (String) -> Void
     /// The reading log's service: its writer takes every accepted reading.
     let readingLog: ReadingLogService
     var logWriter: ReadingLogWriter { readingLog.writer }
@@ -63,8 +65,10 @@ public final class ForecastService: Service, Sendable {
     public init(
         loader: @escaping Loader, readingLog: ReadingLogService, logger: Logger,
         notifier: ServiceNotifier = ServiceNotifier(), fewerInputs: [(ModelFile, String)] = [],
-        version: String = "dev", metrics: DaemonMetrics = DaemonMetrics()
+        version: String = "dev", metrics: DaemonMetrics = DaemonMetrics(),
+        logLevel: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
+        setLogLevel = logLevel
         let (configuration, model, name) = try loader()
         // The broker settings (the password file above all) are checked here, so that one that
         // cannot be used stops start-up as a configuration error (exit 78), not at run time.
@@ -395,6 +399,7 @@ public final class ForecastService: Service, Sendable {
             engine.replace(model: model, modelName: name, settings: config.forecast)
             showModels(model, name: name)
             mutable.withLock { $0.configuration.apply(forecastSettingsFrom: config) }
+            setLogLevel(config.logLevel)
             readingLog.keep(days: config.retentionDays)
             logger.info("reloaded", metadata: ["model": "\(model.identity(name: name))"])
         } catch {

@@ -9,14 +9,24 @@ import Logging
 /// case; anything but letters and digits becomes `_`). When the journal cannot be reached
 /// (no journald, as in a plain shell or container) the entry goes to standard error as one line.
 public struct JournalLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
+    /// The level, from ``level`` when one is shared (so a reload changes every logger's).
+    public var logLevel: Logger.Level {
+        get { level?.value ?? ownLevel }
+        set {
+            if let level { level.value = newValue } else { ownLevel = newValue }
+        }
+    }
+    private var ownLevel: Logger.Level = .info
+    /// The level every handler made with it follows, when set.
+    public let level: SharedLogLevel?
     public var metadata: Logger.Metadata = [:]
     public let identifier: String
     public let label: String
 
-    public init(label: String, identifier: String = "aqcast") {
+    public init(label: String, identifier: String = "aqcast", level: SharedLogLevel? = nil) {
         self.label = label
         self.identifier = identifier
+        self.level = level
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

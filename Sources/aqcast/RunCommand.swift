@@ -89,12 +89,9 @@ struct RunCommand: AsyncParsableCommand {
             printError("aqcast: cannot start: \(error)")
             throw Self.configurationExitCode
         }
-        let level = Logger.Level(rawValue: initial.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = JournalLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // One level for every logger, which a reload (SIGHUP) sets from `[log] level`.
+        let level = SharedLogLevel(Logger.Level(rawValue: initial.logLevel) ?? .info)
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level) }
         let logger = Logger(label: "aqcast")
         // One daemon per state directory (its broker session and its log): held until exit.
         let lock: StateDirectoryLock?
@@ -138,7 +135,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             forecasts = try ForecastService(
                 loader: { try command.load() }, readingLog: readingLog, logger: logger, notifier: notifier,
-                fewerInputs: fewerInputs, version: AQCastVersion.number, metrics: metrics)
+                fewerInputs: fewerInputs, version: AQCastVersion.number, metrics: metrics,
+                logLevel: { name in if let l = Logger.Level(rawValue: name) { level.value = l } })
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["reason": "\(error)"])
             throw Self.configurationExitCode

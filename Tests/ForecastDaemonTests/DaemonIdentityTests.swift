@@ -99,4 +99,37 @@ import Testing
         }
         #expect(said?["PRIORITY"] == "2", "\(daemon.output)")
     }
+
+    /// `[log] level` is applied by a reload (SIGHUP), as the sample configuration says.
+    @Test func aReloadAppliesTheLogLevel() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let config = state + "/aqcast.toml"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try "[log]\nlevel = \"info\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config], logLevel: nil)
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        let station = "lvl\(UUID().uuidString.prefix(6).lowercased())"
+        let inbox = Inbox()
+        let subscriber = try client(broker, id: "t-lvl-sub", inbox: inbox, subscribe: "aq/\(station)/forecast")
+        defer { withExtendedLifetime(subscriber) {} }
+        let publisher = try client(broker, id: "t-lvl-pub")
+        func debugLines() -> Int {
+            FakeJournal.shared?.all().filter { $0["MESSAGE"] == "forecast published" && $0["STATION"] == station }
+                .count ?? 0
+        }
+        for h in 0..<25 {
+            try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + Int64(h)), qos: 1)
+        }
+        #expect(inbox.wait(seconds: 15, topic: "aq/\(station)/forecast", count: 2).count == 2)
+        #expect(debugLines() == 0, "debug lines at level info")
+        try "[log]\nlevel = \"debug\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(FakeJournal.shared?.wait(seconds: 15) { $0["MESSAGE"] == "reloaded" } != nil, "\(daemon.output)")
+        try publisher.publish(topic: "aq/\(station)/reading", payload: payload(hour: base + 25), qos: 1)
+        #expect(inbox.wait(seconds: 15, topic: "aq/\(station)/forecast", count: 3).count == 3)
+        #expect(eventually(seconds: 10) { debugLines() == 1 }, "\(debugLines()) debug lines after the reload")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
 }

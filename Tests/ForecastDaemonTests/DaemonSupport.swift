@@ -95,18 +95,18 @@ func temporaryDirectory() -> String {
 
 func startDaemon(
     _ broker: Broker, notify: NotifySocket? = nil, environment: [String: String] = [:],
-    stateDir: String? = nil, extra: [String] = []
+    stateDir: String? = nil, extra: [String] = [], logLevel: String? = "debug"
 ) throws -> ChildProcess {
     var env = environment
     if let notify { env["NOTIFY_SOCKET"] = notify.path }
     return try ChildProcess(
         Shipped.binary,
         [
-            "run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath, "--log-level", "debug",
+            "run", "--broker", "127.0.0.1:\(broker.port)", "--model", Shipped.modelPath,
             "--state-dir", stateDir ?? temporaryDirectory(),
             // Many daemons run at once here: none listens for Prometheus unless `extra` says.
             "--metrics-listen", "",
-        ] + extra,
+        ] + (logLevel.map { ["--log-level", $0] } ?? []) + extra,
         environment: env)
 }
 
