@@ -159,6 +159,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "AirQualityTests", dependencies: ["AirQuality"], swiftSettings: strict),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: strict),
         .testTarget(
             name: "TrainingTests",
             dependencies: [
