@@ -25,9 +25,24 @@ public struct ModelStore: Sendable {
 
     /// One line of the changelog.
     public struct Change: Codable, Sendable, Equatable {
+        /// What a retrain or a rollback did, as the changelog spells it.
+        public enum Action: String, Codable, Sendable, CaseIterable {
+            case promoted
+            case refused
+            case tooLittleData = "too_little_data"
+            case rollback
+
+            /// Whether the change made another model current.
+            public var changedModel: Bool {
+                switch self {
+                case .promoted, .rollback: true
+                case .refused, .tooLittleData: false
+                }
+            }
+        }
+
         public var time: String
-        /// `promoted`, `refused`, `too_little_data` or `rollback`.
-        public var action: String
+        public var action: Action
         /// The version file now current after this change ("" for the shipped model).
         public var current: String
         public var reason: String
@@ -57,7 +72,7 @@ public struct ModelStore: Sendable {
         public var refitRMSE: Double?
 
         public init(
-            time: String, action: String, current: String, reason: String, candidateRMSE: Double? = nil,
+            time: String, action: Action, current: String, reason: String, candidateRMSE: Double? = nil,
             currentRMSE: Double? = nil, persistenceRMSE: Double? = nil, trainWindows: Int? = nil,
             holdoutWindows: Int? = nil
         ) {
@@ -88,7 +103,7 @@ public struct ModelStore: Sendable {
     /// The version file in use, or nil for the shipped model.
     public func currentVersion() throws -> String? {
         guard FileManager.default.fileExists(atPath: currentPath) else { return nil }
-        let name = try changes().last { $0.action == "promoted" || $0.action == "rollback" }?.current ?? ""
+        let name = try changes().last { $0.action.changedModel }?.current ?? ""
         return name.isEmpty ? nil : name
     }
 
@@ -131,7 +146,7 @@ public struct ModelStore: Sendable {
         }
         try record(
             Change(
-                time: Self.isoTime(now), action: "rollback", current: previous ?? "",
+                time: Self.isoTime(now), action: .rollback, current: previous ?? "",
                 reason: "rolled back from \(current) to \(previous ?? "the shipped model")"))
         return previous
     }

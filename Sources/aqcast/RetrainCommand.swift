@@ -141,7 +141,7 @@ struct RetrainCommand: ParsableCommand {
             progress: progress.epoch, shouldStop: stop)
         switch outcome {
         case .tooLittleData(let why):
-            try store.record(.init(time: now, action: "too_little_data", current: currentVersion, reason: why))
+            try store.record(.init(time: now, action: .tooLittleData, current: currentVersion, reason: why))
             printError("not retrained: too little data: \(why)")
             throw Self.tooLittleData
         case .scored(let candidate, let s, let trainWindows, let split):
@@ -155,7 +155,7 @@ struct RetrainCommand: ParsableCommand {
                 "held-out RMSE (forecast hours 1-8, \(s.origins) origins): candidate \(formatFixed(s.candidate, 2)), "
                 + "current \(formatFixed(s.current, 2)), persistence \(formatFixed(s.persistence, 2)) µg/m³"
             var change = ModelStore.Change(
-                time: now, action: "refused", current: currentVersion, reason: "", candidateRMSE: s.candidate,
+                time: now, action: .refused, current: currentVersion, reason: "", candidateRMSE: s.candidate,
                 currentRMSE: s.current, persistenceRMSE: s.persistence, trainWindows: trainWindows,
                 holdoutWindows: s.origins)
             change.candidateRMSEByHour = s.candidateByHour
@@ -172,7 +172,7 @@ struct RetrainCommand: ParsableCommand {
                 printError("not promoted: \(reason); \(figures)")
                 throw Self.notBetter
             case .promote(let reason):
-                change.action = "promoted"
+                change.action = .promoted
                 change.reason = reason
             }
             var promoted = candidate
@@ -252,7 +252,7 @@ struct ModelsCommand: ParsableCommand {
                 default: ""
                 }
             let version = ch.current.isEmpty ? "shipped" : ch.current
-            print("\(ch.time) \(ch.action) -> \(version):\(rmse) \(ch.reason)\(refit)")
+            print("\(ch.time) \(ch.action.rawValue) -> \(version):\(rmse) \(ch.reason)\(refit)")
         }
     }
 }

@@ -55,7 +55,7 @@ let history2010to2013: String = {
         let run = try aqcast(["retrain", "--state-dir", state])
         #expect(run.status == 3, "\(run.output)")
         #expect(run.output.contains("not retrained: too little data:"), "\(run.output)")
-        #expect(try changes(state).map(\.action) == ["too_little_data"])
+        #expect(try changes(state).map(\.action) == [.tooLittleData])
         #expect(ModelStore.promotedModel(stateDirectory: state) == nil)
     }
 
@@ -96,7 +96,7 @@ let history2010to2013: String = {
         #expect(promoted.status == 0, "\(promoted.output)")
         #expect(promoted.output.contains("promoted \(state)/models/aqcast-"), "\(promoted.output)")
         let first = try changes(state).last
-        #expect(first?.action == "promoted")
+        #expect(first?.action == .promoted)
         let c = try #require(first)
         let candidate = try #require(c.candidateRMSE)
         #expect(candidate < (c.currentRMSE ?? 0) && candidate < (c.persistenceRMSE ?? 0), "\(c)")
@@ -140,7 +140,7 @@ let history2010to2013: String = {
         #expect(
             refused.output.contains("not promoted: the candidate does not beat the current model"), "\(refused.output)")
         #expect(refused.output.contains("stations, no bias correction"), "\(refused.output)")
-        #expect(try changes(state).map(\.action) == ["promoted", "refused"])
+        #expect(try changes(state).map(\.action) == [.promoted, .refused])
         #expect(try changes(state).last?.biasCorrectionDays == 0)
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: promotedPath)) == model.encoded(),
