@@ -238,13 +238,23 @@ extension ForecastEngine.Core {
             }
         }
         var changed: StationState?
+        // A station's first reading is said at once (its hour completes later), so a new sensor
+        // shows up on its state topic, in Home Assistant and in the journal within seconds.
+        let first: StationState? = s.window.newestHour.flatMap { newest in
+            s.reported == nil
+                ? .waiting(
+                    reason: StationState.firstReading
+                        + ": forecasts start at \(StationWindow.label(newest + Int64(s.window.steps) - 1))",
+                    hour: newest) : nil
+        }
         let state: StationState? =
             forecast.map { .forecasting(inputs: $0.modelInputs) }
-            ?? (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? s.window.newestHour ?? 0) }
+            ?? (summary ?? waiting).map { .waiting(reason: $0, hour: complete ?? s.window.newestHour ?? 0) } ?? first
         if let state,
             state.kind != s.reported?.kind || state.reason != s.reported?.reason
                 || state.inputs != s.reported?.inputs
         {
+            if s.reported == nil, newStations.count < 1000 { newStations.append((station, state)) }
             s.reported = state
             changed = state
         }

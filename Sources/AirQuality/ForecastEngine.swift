@@ -106,6 +106,14 @@ public final class ForecastEngine: Sendable {
     /// The stations that left memory since the last call.
     public func takeExpired() -> [String] { core.withLock { $0.takeExpired() } }
 
+    /// The stations that reported their first state since the last call, with that state.
+    public func takeNewStations() -> [(station: String, state: StationState)] {
+        core.withLock { c in
+            defer { c.newStations = [] }
+            return c.newStations
+        }
+    }
+
     /// Rebuilds station windows from logged readings (oldest first) and the stations' bias
     /// corrections from their logged errors, and forecasts at once from each station's newest
     /// hour whose window is whole; nothing is counted or logged again.
@@ -141,6 +149,9 @@ public final class ForecastEngine: Sendable {
         /// Stations that left memory (``Settings/stationExpiryHours``) since ``takeExpired()``
         /// last asked (the first 100,000 of them when nobody asks).
         var expired: [String] = []
+        /// Stations that reported their first state since ``takeNewStations()`` last asked (the
+        /// first 1,000 of them when nobody asks).
+        var newStations: [(station: String, state: StationState)] = []
         /// The latest weather forecast of each area (`[weather_forecast.NAME]`), by area name.
         var areas: [String: AreaWeather] = [:]
         var counters = Counters()

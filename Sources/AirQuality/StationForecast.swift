@@ -119,6 +119,9 @@ extension ModelFile {
 
 /// What a station is doing, as published (retained) to its state topic when it changes.
 public enum StationState: Sendable, Equatable {
+    /// How the reason of a station's first state begins: its first reading is in.
+    public static let firstReading = "first reading in"
+
     /// Forecasting with a model that takes `inputs` (``StationForecast/modelInputs``).
     case forecasting(inputs: String)
     case waiting(reason: String, hour: Int64)

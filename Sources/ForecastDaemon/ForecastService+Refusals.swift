@@ -28,6 +28,33 @@ extension ForecastService {
             ])
     }
 
+    /// A new station's first reading, at info level: at most ``newStationLinesPerMinute`` lines
+    /// a minute (ids that change with every message must not flood the journal), then one line
+    /// that says the rest are not logged.
+    func sayNewStation(_ station: String, state: StationState, now: Double) {
+        let reason: String
+        switch state {
+        case .waiting(let why, _): reason = why
+        case .forecasting(let inputs): reason = "forecasting from \(inputs)"
+        }
+        let n = mutable.withLock { m -> Int in
+            if now - m.newStations.minuteStart >= 60 { m.newStations = (now, 0) }
+            m.newStations.count += 1
+            return m.newStations.count
+        }
+        if n <= Self.newStationLinesPerMinute {
+            logger.info(
+                "new station: \(reason)",
+                metadata: ["station": "\(RejectionLogLimiter.printable(station))"])
+        } else if n == Self.newStationLinesPerMinute + 1 {
+            logger.info(
+                "more new stations this minute than the journal takes; the rest are not logged (aqcast_stations counts them)"
+            )
+        }
+    }
+
+    static let newStationLinesPerMinute = 20
+
     func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
         reportHeldBackRejections(now: now)
         let verdict = mutable.withLock { $0.rejectionLog.admit(station: station, code: code) }

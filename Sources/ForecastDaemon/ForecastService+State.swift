@@ -10,6 +10,8 @@ extension ForecastService {
         /// The stations announced to Home Assistant.
         var announced: Set<String> = []
         var connectedBefore = false
+        /// New stations said in the journal this minute (``ForecastService/sayNewStation``).
+        var newStations = (minuteStart: 0.0, count: 0)
         /// Connections lost soon after they were made (``SessionFlapping``).
         var flapping = SessionFlapping()
         var brokerState = "connecting to the broker"

@@ -136,6 +136,8 @@ public final class ForecastService: Service, Sendable {
                 "station windows rebuilt from the reading log",
                 metadata: ["readings": "\(history.count)", "forecasts": "\(restored.count)"])
         }
+        // Restored stations are not new.
+        _ = engine.takeNewStations()
         mutable = Mutex(Mutable(configuration: configuration, restored: restored))
         logger.info(
             "model loaded",
@@ -312,6 +314,7 @@ public final class ForecastService: Service, Sendable {
             // The payload's id for a profile that carries one (the topic names none then).
             station = id
             metrics.accepted()
+            for (new, first) in engine.takeNewStations() { sayNewStation(new, state: first, now: now) }
             if let state { publish(state, station: station) }
             if let forecast {
                 metrics.forecastHandled(took: took)

@@ -313,4 +313,49 @@ func renderTemplate(_ template: String, payload: [UInt8]) throws -> String {
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
     }
+
+    /// A new sensor's first reading: its state (`waiting`, first reading in), its Home Assistant
+    /// device and an info line in the journal, at once. A Tasmota sensor's hour is complete only
+    /// when the next one starts, so it used to show nothing for up to an hour.
+    @Test func aNewStationShowsUpAtItsFirstReading() throws {
+        let broker = try Broker()
+        let state = temporaryDirectory()
+        let config = state + "/aqcast.toml"
+        try """
+        [homeassistant]
+        enabled = true
+        horizons = [1, 8]
+
+        [input.tasmota]
+        profile = "tasmota"
+        topic = "tele/{station}/SENSOR"
+        timezone = "UTC"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--config", config])
+        let inbox = Inbox()
+        let watcher = try client(broker, id: "t-new-ha", inbox: inbox, subscribe: "#")
+        defer { withExtendedLifetime(watcher) {} }
+        #expect(connectedLine(broker) != nil, "the daemon did not connect: \(daemon.output)")
+        let station = "new\(UUID().uuidString.prefix(6).lowercased())"
+        let publisher = try client(broker, id: "t-new-pub")
+        let time = String(isoHour(385_000).dropLast()).replacingOccurrences(of: ":00:00", with: ":05:00")
+        try publisher.publish(
+            topic: "tele/\(station)/SENSOR",
+            payload: Array(
+                #"{"Time":"\#(time)","SDS0X1":{"PM2.5":32.0},"SHT3X":{"Temperature":3.0,"Humidity":60.0}}"#.utf8),
+            qos: 1)
+        let published = try #require(inbox.wait(seconds: 10, topic: "aq/\(station)/state").first, "no state")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(published.payload)) as? [String: Any])
+        #expect(json["state"] as? String == "waiting")
+        #expect(
+            json["reason"] as? String == "first reading in: forecasts start at \(isoHour(385_023))", "\(json)")
+        #expect(inbox.wait(seconds: 10, topic: "homeassistant/sensor/aqcast_\(station)/state/config").count == 1)
+        let line = FakeJournal.shared?.wait(seconds: 10) {
+            ($0["MESSAGE"] ?? "") == "new station: first reading in: forecasts start at \(isoHour(385_023))"
+                && $0["STATION"] == station
+        }
+        #expect(line?["PRIORITY"] == "6", "\(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
 }
