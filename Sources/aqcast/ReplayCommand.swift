@@ -111,6 +111,19 @@ struct ReplayCommand: AsyncParsableCommand {
             acknowledged = now
         }
         connection.stop()
+        // Nothing to send (every hour of the range lacks PM2.5) is said as such, and so is a
+        // broker that was never reached: "sent 0 readings, all acknowledged" said neither.
+        guard sent > 0 else {
+            if connected.withLock({ $0 }) {
+                printError(
+                    "nothing sent: the \(end - start) hours from \(records[start].hourLabel) have no PM2.5 "
+                        + "(the broker at \(host):\(port) was reached)")
+            } else {
+                let why = lastProblem.withLock { $0 } ?? "no answer within \(acknowledgementWaitSeconds) s"
+                printError("nothing sent, and the broker at \(host):\(port) could not be reached: \(why)")
+            }
+            throw ExitCode.failure
+        }
         guard acknowledged == sent else {
             let why = lastProblem.withLock { $0 } ?? "no acknowledgement within \(acknowledgementWaitSeconds) s"
             printError("the broker at \(host):\(port) acknowledged \(acknowledged) of \(sent) readings: \(why)")

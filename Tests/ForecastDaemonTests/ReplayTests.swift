@@ -37,4 +37,24 @@ import Testing
             "\(run.output)")
         #expect(received.count >= 11, "a 2014-01-01 hour or so may lack PM2.5; got \(received.count)")
     }
+
+    /// A range whose hours all lack PM2.5 sends nothing, and says so with a failure, whether or
+    /// not a broker is there (it said "sent 0 readings ..., all acknowledged" and exited 0).
+    @Test func aRangeWithoutPM25SendsNothingAndSaysSo() throws {
+        let broker = try Broker()
+        // 2010-01-01 00:00-04:00: PM2.5 is NA in the shipped file.
+        let arguments = [
+            "--from", "2010-01-01T00", "--hours", "4", "--speed", "3600000", "--acknowledgement-wait-seconds", "2",
+        ]
+        let reached = try ChildProcess(Shipped.binary, ["replay", "--broker", "127.0.0.1:\(broker.port)"] + arguments)
+        #expect(reached.wait(seconds: 60) == 1, "\(reached.output)")
+        #expect(
+            reached.output.contains("nothing sent: the 4 hours from 2010-01-01T00 have no PM2.5"), "\(reached.output)")
+        let port = freePort()  // nothing listens there
+        let absent = try ChildProcess(Shipped.binary, ["replay", "--broker", "127.0.0.1:\(port)"] + arguments)
+        #expect(absent.wait(seconds: 60) == 1, "\(absent.output)")
+        #expect(
+            absent.output.contains("nothing sent, and the broker at 127.0.0.1:\(port) could not be reached"),
+            "\(absent.output)")
+    }
 }
