@@ -85,6 +85,14 @@ extension DaemonConfiguration {
         return (String(host), port)
     }
 
+    /// Whether `host` (as ``listenAddress(_:)`` gives it) is only reachable from this machine:
+    /// `localhost`, 127.0.0.0/8 or ::1.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
     /// Takes the settings a reload can change without reconnecting.
     mutating func apply(forecastSettingsFrom other: DaemonConfiguration) {
         forecast = other.forecast

@@ -151,6 +151,14 @@ struct RunCommand: AsyncParsableCommand {
             .init(service: forecasts.accuracyService()),
         ]
         if let (host, port) = endpoint {
+            if !DaemonConfiguration.isLoopback(host) {
+                let text =
+                    "the metrics endpoint listens on \(host):\(port), reachable from the network: it has no "
+                    + "authentication; keep it on 127.0.0.1 (the default) unless a firewall guards the port"
+                logger.warning(
+                    "\(text)",
+                    metadata: ["listen": "\(host):\(port)", "reason": "metrics_exposed"])
+            }
             services.append(
                 .init(
                     service: MetricsServer(

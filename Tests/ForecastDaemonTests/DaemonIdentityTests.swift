@@ -132,4 +132,23 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
     }
+
+    /// A metrics endpoint on an address other machines reach is said at warning level: it has no
+    /// authentication.
+    @Test func aMetricsEndpointReachableFromTheNetworkIsAWarning() throws {
+        #expect(DaemonConfiguration.isLoopback("127.0.0.1") && DaemonConfiguration.isLoopback("127.1.2.3"))
+        #expect(DaemonConfiguration.isLoopback("::1") && DaemonConfiguration.isLoopback("localhost"))
+        #expect(!DaemonConfiguration.isLoopback("0.0.0.0") && !DaemonConfiguration.isLoopback("::"))
+        #expect(!DaemonConfiguration.isLoopback("127.0.0.1.example.org") && !DaemonConfiguration.isLoopback("10.0.0.1"))
+        let broker = try Broker()
+        let port = freePort()
+        let daemon = try startDaemon(broker, extra: ["--metrics-listen", "0.0.0.0:\(port)"])
+        let said = FakeJournal.shared?.wait(seconds: 15) {
+            ($0["MESSAGE"] ?? "").hasPrefix(
+                "the metrics endpoint listens on 0.0.0.0:\(port), reachable from the network")
+        }
+        #expect(said?["PRIORITY"] == "4", "\(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
 }
