@@ -93,7 +93,7 @@ public struct PayloadFormat: Sendable, Equatable {
         for (key, raw) in textFields {
             let text = raw.trimmingWhitespace()
             if text.isEmpty || text == "NA" || text == "NaN" { continue }
-            if let v = Double(text), v.isFinite {
+            if let v = decimalValue(text) {
                 fields[key] = .number(v)
             } else {
                 fields[key] = .string(text)
@@ -115,7 +115,7 @@ public struct PayloadFormat: Sendable, Equatable {
             o.windDirection = d
             return .success(o)
         }
-        guard let v = Double(text), v.isFinite else {
+        guard let v = decimalValue(text) else {
             return .failure(
                 Rejection(.wrongType, "the \(quantity.words) state is '\(printablePrefix(text))', not a number"))
         }
@@ -302,4 +302,10 @@ extension String {
 }
 
 /// At most 20 characters of outside text, for a refusal's reason (escaped where it goes out).
-func printablePrefix(_ s: String) -> String { String(s.prefix(20)) }
+func printablePrefix(_ s: String) -> String {
+    String(
+        s.unicodeScalars.prefix(20).map {
+            $0.value < 0x20 || $0.value == 0x7F ? "\\x\(String($0.value, radix: 16))" : String($0)
+        }
+        .joined())
+}

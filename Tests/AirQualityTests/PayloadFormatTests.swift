@@ -92,6 +92,18 @@ struct PayloadFormatTests {
 
     @Test func singleValueTopics() throws {
         #expect(try decode(.esphome, "12.5", quantity: .pm25).get().pm25 == 12.5)
+        // Only decimal text is a number: not hexadecimal, not what comes before a NUL byte, not
+        // inf or nan; the reason shows the text with its control characters escaped.
+        #expect(decode(.esphome, "0x10", quantity: .pm25).failureReason == "the PM2.5 state is '0x10', not a number")
+        #expect(
+            decode(.esphome, "12\0garbage", quantity: .pm25).failureReason
+                == "the PM2.5 state is '12\\x0garbage', not a number")
+        for text in ["inf", "nan", "1e", ".", "+", "1.2.3", "1,5"] {
+            #expect(decode(.esphome, text, quantity: .pm25).failureReason != nil, "\(text) was read")
+        }
+        for (text, value) in [("+7", 7.0), ("-3.", -3.0), (".5", 0.5), ("1E1", 10.0), ("2.5e-1", 0.25)] {
+            #expect(try decode(.statestream, text, quantity: .temperature).get().temperature == value, "\(text)")
+        }
         #expect(try decode(.statestream, " 20.1\n", quantity: .temperature).get().temperature == 20.1)
         let f = try decode(.esphome, "68", quantity: .temperature) { $0.units.temperature = .fahrenheit }.get()
         #expect(abs(f.temperature! - 20) < 1e-9)
