@@ -55,6 +55,15 @@ extension ForecastService {
 
     static let newStationLinesPerMinute = 20
 
+    /// Says, at warning level, that the in-flight record (``InFlightMessage``) cannot be had and why.
+    static func warnWithoutPoisonProtection(_ why: String, path: String? = nil, logger: Logger) {
+        var metadata: Logger.Metadata = ["reason": "in_flight"]
+        if let path { metadata["path"] = "\(path)" }
+        logger.warning(
+            "running without poison-message protection: \(why); a message that kills the process would be handed over again at every start",
+            metadata: metadata)
+    }
+
     func shouldLogRejection(station: String, code: Rejection.Code, now: Double) -> Bool {
         reportHeldBackRejections(now: now)
         let verdict = mutable.withLock { $0.rejectionLog.admit(station: station, code: code) }

@@ -114,9 +114,8 @@ public final class ForecastService: Service, Sendable {
             inFlight = try InFlightMessage(path: configuration.stateDirectory + "/in-flight")
         } catch {
             inFlight = nil
-            logger.warning(
-                "running without poison-message protection: \(error); a message that kills the process would be handed over again at every start",
-                metadata: ["path": "\(configuration.stateDirectory)/in-flight", "reason": "in_flight"])
+            Self.warnWithoutPoisonProtection(
+                "\(error)", path: configuration.stateDirectory + "/in-flight", logger: logger)
         }
         if inFlight?.suspect != nil {
             logger.warning(
@@ -254,9 +253,7 @@ public final class ForecastService: Service, Sendable {
         defer { inFlight?.end() }
         if let lost = inFlight?.lost {
             inFlight?.lost = nil
-            logger.warning(
-                "running without poison-message protection: \(lost); a message that kills the process would be handed over again at every start",
-                metadata: ["reason": "in_flight"])
+            Self.warnWithoutPoisonProtection(lost, logger: logger)
         }
         if let discovery, message.topic == discovery.homeAssistantStatusTopic {
             if message.payload == Array("online".utf8) { announcer.request() }
@@ -314,8 +311,11 @@ public final class ForecastService: Service, Sendable {
             // The payload's id for a profile that carries one (the topic names none then).
             station = id
             metrics.accepted()
-            for (new, first) in engine.takeNewStations() { sayNewStation(new, state: first, now: now) }
-            if let state { publish(state, station: station) }
+            if let state {
+                // A station's first state comes with the reading that made it: no lock otherwise.
+                for (new, first) in engine.takeNewStations() { sayNewStation(new, state: first, now: now) }
+                publish(state, station: station)
+            }
             if let forecast {
                 metrics.forecastHandled(took: took)
                 publish(forecast)
