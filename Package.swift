@@ -161,6 +161,10 @@ let package = Package(
         .testTarget(name: "AirQualityTests", dependencies: ["AirQuality"], swiftSettings: strict),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], swiftSettings: strict),
         .testTarget(
+            name: "SystemdSupportTests",
+            dependencies: ["SystemdSupport", "AQCastTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
             name: "TrainingTests",
             dependencies: [
                 "Training", "AirQuality", "DeepRNN", "ModelStore",

@@ -9,14 +9,15 @@ import Logging
 /// case; anything but letters and digits becomes `_`). When the journal cannot be reached
 /// (no journald, as in a plain shell or container) the entry goes to standard error as one line.
 public struct JournalLogHandler: LogHandler {
-    /// The level, from ``level`` when one is shared (so a reload changes every logger's).
+    /// The level: one set on this logger (as a library's logger is quietened), else the shared
+    /// ``level`` (which a reload changes for every logger), else `info`. Setting it touches only
+    /// this logger: swift-log copies the handler into each `Logger`, and a level set on one copy
+    /// must not silence the others (the metrics server's `warning` once hid every info line).
     public var logLevel: Logger.Level {
-        get { level?.value ?? ownLevel }
-        set {
-            if let level { level.value = newValue } else { ownLevel = newValue }
-        }
+        get { ownLevel ?? level?.value ?? .info }
+        set { ownLevel = newValue }
     }
-    private var ownLevel: Logger.Level = .info
+    private var ownLevel: Logger.Level?
     /// The level every handler made with it follows, when set.
     public let level: SharedLogLevel?
     public var metadata: Logger.Metadata = [:]

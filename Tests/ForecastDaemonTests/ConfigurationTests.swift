@@ -3,7 +3,6 @@ import Foundation
 import Testing
 
 @testable import ForecastDaemon
-@testable import SystemdSupport
 
 @Suite struct ConfigurationTests {
     static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -74,39 +73,5 @@ import Testing
         #expect(p.station(in: "sensors/roof-1/temp") == nil)
         #expect(p.station(in: "sensors/a/b/pm") == nil)
         #expect(TopicPattern("a/+/+") == nil)
-    }
-}
-
-@Suite struct StandardErrorLineTests {
-    /// A reading's time of `2014\n<3>aqcast: FORGED LINE` once printed a line of its own that
-    /// looked like our error entry; now control characters are shown, not obeyed.
-    @Test func textFromOutsideCannotStartALineOfItsOwn() {
-        let line = JournalLogHandler.standardErrorLine(
-            priority: 4, identifier: "aqcast",
-            message: "reading rejected: field 'time' is '2014\n<3>aqcast: FORGED LINE'",
-            metadata: [("station", "a\u{1B}[31mred"), ("topic", #"aq/x\y/reading"#)])
-        #expect(
-            line
-                == #"<4>aqcast: reading rejected: field 'time' is '2014\n<3>aqcast: FORGED LINE' station=a\x1b[31mred topic=aq/x\\y/reading"#
-                + "\n")
-        #expect(line.filter { $0 == "\n" }.count == 1)
-    }
-}
-
-@Suite struct JournalDatagramTests {
-    /// An entry for a socket of one's own goes out in the native protocol, a value with a
-    /// newline in its length-prefixed form, and reads back field for field.
-    @Test func anEntryReachesASocketOfOnesOwnFieldForField() throws {
-        let path = NSTemporaryDirectory() + "aqcast-journal-test-\(UUID().uuidString.prefix(8)).socket"
-        let fd = try bindDatagram(path)
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        let fields = [("MESSAGE", "two\nlines"), ("PRIORITY", "6"), ("STATION", "a=b")]
-        #expect(JournalLogHandler.sendDatagram(fields, to: path) == 0)
-        let received = try #require(receiveDatagram(fd, seconds: 5))
-        #expect(FakeJournal.parse(received) == ["MESSAGE": "two\nlines", "PRIORITY": "6", "STATION": "a=b"])
-        #expect(JournalLogHandler.sendDatagram(fields, to: path + ".missing") == -ENOENT)
     }
 }
