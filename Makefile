@@ -46,7 +46,7 @@ install: build
 	install -m 0644 $(GENERATED)/aqcast.fish $(DESTDIR)$(FISHDIR)/aqcast.fish
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
 	install -m 0644 models/aqcast-default.json $(DESTDIR)$(DATADIR)/aqcast-default.json
-	# The models for stations that send fewer inputs (README, "Models for fewer inputs").
+	# The models for stations that send fewer inputs (docs/sensors.md, "Models for fewer inputs").
 	install -m 0644 models/aqcast-pm25-temperature-humidity.json models/aqcast-pm25.json $(DESTDIR)$(DATADIR)/
 	# The histories the shipped model was trained on: retraining pools with them, evaluate
 	# and backtest read them.
@@ -54,6 +54,8 @@ install: build
 	install -m 0644 data/PRSA_data_2010.1.1-2014.12.31.csv $(DESTDIR)$(DATADIR)/
 	install -m 0644 data/multisite/*.csv data/multisite/README.md $(DESTDIR)$(DATADIR)/multisite/
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	install -m 0644 config/aqcast.toml $(DESTDIR)$(DATADIR)/aqcast.toml.sample
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml ]; then \
 		echo "kept $(DESTDIR)$(SYSCONFDIR)/aqcast/aqcast.toml; the new sample is $(DESTDIR)$(DATADIR)/aqcast.toml.sample"; \

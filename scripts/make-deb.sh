@@ -28,13 +28,13 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 # Debian's documentation layout: the man page and changelogs compressed, the copyright file.
 doc="$root/usr/share/doc/aqcast"
 gzip -9n "$root/usr/share/man/man1/aqcast.1"
-gzip -9n "$doc/README.md"
+gzip -9n "$doc/README.md" "$doc"/docs/*.md
 rm "$doc/LICENSE"  # the copyright file points to the system's copy of the Apache licence
 date=$(git log -1 --format=%aD 2>/dev/null || date -R)
 cat > "$stage/changelog" <<EOF
 aqcast ($version) unstable; urgency=medium
 
-  * Packaged from the aqcast source tree; README.md says what it does.
+  * Packaged from the aqcast source tree; README.md and docs/ say what it does.
 
  -- aqcast maintainers <aqcast@users.noreply.github.com>  $date
 EOF

@@ -16,7 +16,7 @@ swift build --build-tests
 swift build -c release --product aqcast
 # The retraining tests run the release program (minutes in a debug build): this one, just built.
 AQCAST_RELEASE_PROGRAM="$(swift build -c release --show-bin-path)/aqcast" swift test --skip-build
-# The fuzz targets, 20 s each (scripts/fuzz.sh; the README gives the 30-minute runs).
+# The fuzz targets, 20 s each (scripts/fuzz.sh; docs/sensors.md gives the 30-minute runs).
 bash scripts/fuzz.sh 20
 bash scripts/check-units.sh
 bash scripts/check-demo.sh

@@ -57,7 +57,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// band of the truth is covered as the levels say (``IntervalCalibration``), instead of
     /// every band of the forecast. Off in the shipped recipe: on the validation months it held
     /// the most polluted hours far better but widened the intervals, and the interval score
-    /// (which rewards narrow intervals that still hold the truth) was 4-15% worse (README).
+    /// (which rewards narrow intervals that still hold the truth) was 4-15% worse (docs/model.md).
     public var intervalsByTruthBand: Bool?
 
     /// The course's recipe (docs/course.md), exactly: 2-2 net without biases, N(0,1) weights, SGD 0.05, batch 64,
@@ -68,7 +68,7 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         epochs: 100, patience: nil, learningRateDecay: 1, validation: .resampledFromTraining(count: 1000),
         frozenWeatherHours: nil, frozenWeatherShare: 0)
 
-    /// The project's recipe; README.md explains each choice.
+    /// The project's recipe; docs/model.md explains each choice.
     public static let `default` = TrainingRecipe(
         name: "default", hiddenSizes: [8, 8], biases: true, persistenceSkip: true,
         initialisation: .scaled, optimizer: .adam(learningRate: 0.003), clipNorm: 1, batchSize: 64,

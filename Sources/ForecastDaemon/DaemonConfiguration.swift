@@ -41,7 +41,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var accuracyIntervalSeconds = 300
     /// Where the Prometheus endpoint listens, `HOST:PORT` (`[::1]:PORT` for IPv6); empty: no
     /// endpoint. 10147 lies past the 9100-9999 range of Prometheus' default port allocations,
-    /// which is full (README, "Prometheus"). Read at start.
+    /// which is full (docs/outputs.md, "Prometheus"). Read at start.
     public var metricsListen = "127.0.0.1:10147"
     /// Retained `online` while running, `offline` after a clean stop or as the last will.
     public var statusTopic = "aq/aqcast/status"

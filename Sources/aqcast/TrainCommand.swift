@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
             ahead as an ordinary weather forecast would give it (the true weather with errors \
             growing to 1.5 °C, 30% wind speed and 30° at 8 hours), the rest held weather. Off by \
             default: on the validation months it gained little and lost with poorer forecasts \
-            (README).
+            (docs/model.md).
             """)
     var forecastWeatherShare: Double?
 
@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
     @Option(
         help: """
             With --recipe recursive: the scale of the PM2.5 input and output, log1p (the recipe's) \
-            or linear (µg/m³ as they are; measured for the bias, README).
+            or linear (µg/m³ as they are; measured for the bias, docs/model.md).
             """)
     var pm25Scale: String = "log1p"
 
