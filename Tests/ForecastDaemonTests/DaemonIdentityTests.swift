@@ -148,6 +148,32 @@ import Testing
                 "the metrics endpoint listens on 0.0.0.0:\(port), reachable from the network")
         }
         #expect(said?["PRIORITY"] == "4", "\(daemon.output)")
+        // The warning is said while the configuration is read, before the signal handlers are
+        // in place: stopped then, the daemon would die of SIGTERM (143) rather than stop.
+        #expect(connectedLine(broker) != nil, "\(daemon.output)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
+    }
+
+    /// A model written before weights checksums (format 2 without one) still runs, and the
+    /// journal says at warning level that its weights cannot be checked.
+    @Test func aModelWithoutAChecksumRunsWithAWarning() throws {
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Shipped.modelPath)))
+                as? [String: Any])
+        #expect(object["version"] as? Int == 2 && object["weights_checksum"] != nil)
+        object["weights_checksum"] = nil
+        let state = temporaryDirectory()
+        let path = state + "/unchecked.json"
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        let broker = try Broker()
+        let daemon = try startDaemon(broker, stateDir: state, extra: ["--model", path])
+        let said = FakeJournal.shared?.wait(seconds: 15) {
+            $0["MESSAGE"] == "model file unchecked.json: format version 2 without weights_checksum: a changed "
+                + "weight cannot be found; a retrain writes the model anew with one"
+        }
+        #expect(said?["PRIORITY"] == "4", "\(daemon.output)")
+        #expect(connectedLine(broker) != nil, "the daemon did not run on the model: \(daemon.output)")
         daemon.signal(SIGTERM)
         #expect(daemon.wait(seconds: 20) == 0, "\(daemon.output)")
     }
