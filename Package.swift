@@ -43,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.26.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // Pure numerics: stacked tanh RNN, BPTT, optimisers, metrics. No I/O, no clocks.
@@ -90,7 +91,10 @@ let package = Package(
         // The reading log (SQLite through GRDB).
         .target(
             name: "ReadingLog",
-            dependencies: ["AirQuality", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AirQuality", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strict),
         // One inline function: flush subnormals to zero on the training thread.
         .target(name: "CFloatEnvironment"),

@@ -1,4 +1,5 @@
 import AirQuality
+import DequeModule
 import Foundation
 import GRDB
 
@@ -11,7 +12,8 @@ import GRDB
 /// unlinked file would vanish), and sets a corrupt file aside (`readings.sqlite.corrupt-<time>`)
 /// and starts a new one.
 public final class ReadingLogWriter: @unchecked Sendable {
-    // @unchecked: `pending`, `running`, `lastReport` and the counters are guarded by `condition`;
+    // @unchecked: `pending`, `running`, `finished`, `lastReport` and the counters are guarded by
+    // `condition`;
     // `current` and `opened` by `fileLock`.
     public let path: String
     private let fileLock = NSLock()
@@ -21,11 +23,15 @@ public final class ReadingLogWriter: @unchecked Sendable {
     private let report: @Sendable (String) -> Void
     private let recovered: @Sendable (String) -> Void
     private let condition = NSCondition()
-    private var pending: [ReadingLog.Entry] = []
+    // Deques: past ``maximumPending`` the oldest reading goes at every new one, and a failed
+    // write puts its batch back in front, each without moving what is queued.
+    private var pending: Deque<ReadingLog.Entry> = []
     private var pendingRejected: [ReadingLog.Rejected] = []
-    private var pendingForecasts: [ReadingLog.LoggedForecast] = []
-    private var pendingBias: [ReadingLog.LoggedBiasError] = []
+    private var pendingForecasts: Deque<ReadingLog.LoggedForecast> = []
+    private var pendingBias: Deque<ReadingLog.LoggedBiasError> = []
     private var running = false
+    /// Set by the thread as it leaves its loop, so that ``stop()`` waits on the condition.
+    private var finished = false
     private var thread: Thread?
     private var lastReport = Date.distantPast
     /// Whether the last write failed, so that the next one that works is said.
@@ -73,8 +79,8 @@ public final class ReadingLogWriter: @unchecked Sendable {
     public func enqueue(_ entry: ReadingLog.Entry) {
         condition.lock()
         pending.append(entry)
-        if pending.count > maximumPending {
-            pending.removeFirst(pending.count - maximumPending)
+        while pending.count > maximumPending {
+            pending.removeFirst()
             dropped += 1
         }
         condition.unlock()
@@ -108,6 +114,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
         defer { condition.unlock() }
         guard !running else { return }
         running = true
+        finished = false
         let t = Thread { [self] in loop() }
         t.name = "reading log"
         thread = t
@@ -118,9 +125,10 @@ public final class ReadingLogWriter: @unchecked Sendable {
     public func stop() {
         condition.lock()
         running = false
-        condition.signal()
+        condition.broadcast()
+        while thread != nil, !finished { condition.wait() }
+        thread = nil
         condition.unlock()
-        while thread?.isFinished == false { usleep(1000) }
         _ = flush()
     }
 
@@ -143,7 +151,7 @@ public final class ReadingLogWriter: @unchecked Sendable {
             // Refusals are a diagnostic aid: written when possible, dropped when the disk fails.
             try? log.appendRejected(refused)
             let started = ContinuousClock.now
-            try log.append(batch, forecasts: forecasts, biasErrors: bias)
+            try log.append(Array(batch), forecasts: Array(forecasts), biasErrors: Array(bias))
             let took = ContinuousClock.now - started
             condition.lock()
             written += batch.count
@@ -159,9 +167,9 @@ public final class ReadingLogWriter: @unchecked Sendable {
             return true
         } catch {
             condition.lock()
-            pending.insert(contentsOf: batch, at: 0)
-            pendingForecasts.insert(contentsOf: forecasts, at: 0)
-            pendingBias.insert(contentsOf: bias, at: 0)
+            pending.prepend(contentsOf: batch)
+            pendingForecasts.prepend(contentsOf: forecasts)
+            pendingBias.prepend(contentsOf: bias)
             failing = true
             let due = Date().timeIntervalSince(lastReport) >= reportEvery
             if due { lastReport = Date() }
@@ -220,6 +228,8 @@ public final class ReadingLogWriter: @unchecked Sendable {
         while true {
             condition.lock()
             if !running {
+                finished = true
+                condition.broadcast()
                 condition.unlock()
                 return
             }
