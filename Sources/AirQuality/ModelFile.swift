@@ -19,9 +19,12 @@ public struct ModelFileError: Error, CustomStringConvertible {
 public struct ModelFile: Codable, Sendable {
     public static let formatName = "aqcast-model"
     /// Version 1: the course's inputs and linear residual quantiles. Version 2 adds `encoding`
-    /// (how the raw features become inputs) and the quantiles' `space`.
-    public static let currentVersion = 2
-    public static let readableVersions = 1...2
+    /// (how the raw features become inputs) and the quantiles' `space`. Version 3, the one
+    /// written now, always carries `weights_checksum` (a file without it is refused) and leaves
+    /// `encoding` out for the course's inputs; older files may lack the checksum, and load with
+    /// ``uncheckedWeightsNote`` said.
+    public static let currentVersion = 3
+    public static let readableVersions = 1...3
 
     public struct TrainingInfo: Codable, Sendable {
         public var recipe: TrainingRecipe
@@ -108,7 +111,7 @@ public struct ModelFile: Codable, Sendable {
         evaluation: EvaluationSummary, residualQuantiles: ResidualQuantiles, encoding: InputEncoding? = nil
     ) {
         format = Self.formatName
-        version = encoding == nil ? 1 : 2
+        version = Self.currentVersion
         architecture = network.architecture
         parameters = network.parameters
         self.steps = steps
@@ -123,6 +126,14 @@ public struct ModelFile: Codable, Sendable {
 
     public var network: StackedRNN { StackedRNN(architecture: architecture, parameters: parameters) }
 
+    /// What to say of a file written before weights checksums (format 1 or 2 without one): it
+    /// loads, but a changed weight in it cannot be found.
+    public var uncheckedWeightsNote: String? {
+        guard weightsChecksum == nil else { return nil }
+        return "format version \(version) without weights_checksum: a changed weight cannot be found; "
+            + "a retrain writes the model anew with one"
+    }
+
     /// The encoding the inputs are made with.
     public var inputEncoding: InputEncoding { encoding ?? .course }
 
@@ -132,8 +143,10 @@ public struct ModelFile: Codable, Sendable {
         if !Self.readableVersions.contains(version) {
             return "format version \(version) is not supported (this build reads versions \(Self.readableVersions))"
         }
-        if (version >= 2) != (encoding != nil) {
-            return "version \(version) \(version >= 2 ? "needs" : "has no") encoding"
+        if version == 1, encoding != nil { return "version 1 has no encoding" }
+        if version == 2, encoding == nil { return "version 2 needs encoding" }
+        if version >= 3, weightsChecksum == nil {
+            return "weights_checksum is missing; format version \(version) always carries it (a damaged or edited file)"
         }
         if let p = architecture.validationProblem() { return "architecture: \(p)" }
         if features != inputEncoding.names {

@@ -152,6 +152,9 @@ public final class ForecastService: Service, Sendable {
     /// The models in use, for the model-info metric: `model` and the fewer-input models whose
     /// windows are as long (the ones the engine keeps).
     private func showModels(_ model: ModelFile, name: String) {
+        if let note = model.uncheckedWeightsNote {
+            logger.warning("model file \(name): \(note)", metadata: ["model": "\(name)", "reason": "no_checksum"])
+        }
         let fallbacks = fewerInputModels.filter { $0.steps == model.steps }.map { ($0.identity, $0.file, $0.inputs) }
         metrics.models(
             [(model.identity(name: name), name, model.inputEncoding.inputsName)] + fallbacks, version: version)
@@ -307,6 +310,9 @@ public final class ForecastService: Service, Sendable {
         switch outcome {
         case .rejected(let r):
             refuse(message, r, station: station, now: now)
+        case .passedOver:
+            // The minute's reading was counted; this one is neither counted nor logged.
+            break
         case .accepted(let id, let hour, let forecast, let waiting, let state):
             // The payload's id for a profile that carries one (the topic names none then).
             station = id

@@ -34,7 +34,7 @@ import Testing
         #expect(back.evaluation == Self.file.evaluation)
         #expect(back.residualQuantiles == Self.file.residualQuantiles)
         #expect(back.training.recipe == Self.file.training.recipe && back.training.seed == 1)
-        #expect(back.features == Feature.names && back.version == 1)
+        #expect(back.features == Feature.names && back.version == ModelFile.currentVersion)
     }
 
     @Test func writesAtomicallyAndLoadsFromDisk() throws {
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func unknownVersionIsRefused() {
-        let text = json.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 7")
+        let text = json.replacingOccurrences(of: "\"version\" : 3", with: "\"version\" : 7")
         #expect(refusal(text)?.contains("format version 7 is not supported") == true)
     }
 
@@ -107,6 +107,21 @@ import Testing
         var f = file
         f.parameters[5] = 1e308
         #expect(loadProblem(f)?.hasPrefix("the weights do not match their checksum") == true)
+    }
+
+    /// The checksum is required in the format written now, and only noted as missing in the
+    /// formats written before it.
+    @Test func aMissingChecksumIsRefusedInTheCurrentFormatAndNotedInOlderOnes() {
+        var f = file
+        f.weightsChecksum = nil
+        #expect(
+            loadProblem(f)
+                == "weights_checksum is missing; format version 3 always carries it (a damaged or edited file)")
+        // The course's inputs, as version 1 wrote them.
+        f.version = 1
+        #expect(f.encoding == nil && loadProblem(f) == nil)
+        #expect(f.uncheckedWeightsNote?.hasPrefix("format version 1 without weights_checksum") == true)
+        #expect(file.uncheckedWeightsNote == nil)
     }
 
     @Test func weightsAndRangesBeyondAnyTrainedModelAreRefused() {
