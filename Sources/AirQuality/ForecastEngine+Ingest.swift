@@ -168,6 +168,8 @@ extension ForecastEngine.Core {
             return reject(r)
         case .success(.counted(_, let readings)):
             counted = readings
+        case .success(.passedOver(let hour)):
+            return .passedOver(station: reading.station, hour: hour)
         }
         counters.accepted += 1
         onAccepted?(reading)

@@ -26,6 +26,10 @@ public final class ForecastEngine: Sendable {
         /// `station` is the station's id, from the topic or (for a profile that carries it) the payload.
         case accepted(
             station: String, hour: Int64, forecast: StationForecast?, waiting: String?, state: StationState? = nil)
+        /// Neither counted nor refused: a reading stamped on arrival in a minute already
+        /// counted (a sensor sending every few seconds). It is not logged either, so live
+        /// accuracy and retraining average exactly the readings the window used.
+        case passedOver(station: String, hour: Int64)
     }
 
     struct Station {

@@ -76,14 +76,26 @@ public struct PayloadFormat: Sendable, Equatable {
         case .failure(let r): return .failure(r)
         case .success(let f): fields = f
         }
+        let read: Result<Observation, Rejection>
         switch profile {
-        case .native: return ReadingDecoder.observation(fields: fields, station: station)
-        case .tasmota: return tasmota(fields, station: station)
-        case .airgradient: return airGradient(fields, station: station)
-        case .json: return mapped(fields, station: station)
+        case .native: read = ReadingDecoder.observation(fields: fields, station: station)
+        case .tasmota: read = tasmota(fields, station: station)
+        case .airgradient: read = airGradient(fields, station: station)
+        case .json: read = mapped(fields, station: station)
         case .esphome, .statestream: return .failure(Rejection(.notObject, "unreachable"))
         }
+        return read.flatMap { o in
+            ReadingDecoder.dewPointProblem(dewPoint: o.dewPoint, temperature: o.temperature).map { .failure($0) }
+                ?? .success(o)
+        }
     }
+
+    /// The name prefixes of the particle sensors Tasmota's drivers put in the SENSOR object
+    /// (arendst/Tasmota: xsns_18_pms5003 for Plantower's PMS family, xsns_104_pmsa003i, the Nova
+    /// SDS011/SDS021 as `SDS0X1`, xsns_91_vindriktning, and the Sensirion SPS30/SEN5x and
+    /// Seeed HM330X drivers): `PM2.5` is taken only from such an object, not from a `BME280`
+    /// that claims it.
+    static let tasmotaParticleSensors = ["PMS", "SDS", "SPS30", "HM330", "VINDRIKTNING", "SEN5"]
 
     /// One row of text fields (a CSV line under a column mapping) read as the `json` profile
     /// reads an object: a field that is a number is one, the others text; empty, `NA` and
@@ -155,6 +167,13 @@ public struct PayloadFormat: Sendable, Equatable {
         ]
         for (key, q) in wanted {
             guard let (sensor, inner) = sensors.first(where: { $0.1[key] != nil }) else { continue }
+            if q == .pm25, !Self.tasmotaParticleSensors.contains(where: { sensor.uppercased().hasPrefix($0) }) {
+                return .failure(
+                    Rejection(
+                        .outOfRange,
+                        "'\(printablePrefix(sensor)).PM2.5': \(printablePrefix(sensor)) is not a particle sensor "
+                            + "(PM2.5 is read from \(Self.tasmotaParticleSensors.joined(separator: ", ")) objects)"))
+            }
             guard case .number(let v) = inner[key]! else {
                 return .failure(Rejection(.wrongType, "'\(printablePrefix(sensor)).\(key)' must be a number"))
             }

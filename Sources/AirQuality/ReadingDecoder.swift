@@ -105,6 +105,7 @@ public enum ReadingDecoder {
             let speed = try number(.windSpeed).get()
             var direction = try parseDirection(fields["wind_direction"]).get()
             if speed < WindDirection.calmBelow { direction = .calm }
+            if let problem = dewPointProblem(dewPoint: dew, temperature: temperature) { throw problem }
             return .success(
                 Reading(
                     station: station, time: time, pm25: pm25, dewPoint: dew, temperature: temperature,
@@ -114,9 +115,23 @@ public enum ReadingDecoder {
         }
     }
 
-    /// The valid range of a quantity, in the model's unit.
+    /// The valid range of a quantity, in the model's unit. Relative humidity starts at 1 %:
+    /// air at 0 % does not occur outdoors, and a sensor that reads 0 is broken (its dew point,
+    /// -37.6 °C at 20 °C by the Magnus formula, was once taken as weather).
     public static func range(of q: Quantity) -> ClosedRange<Double>? {
-        q == .humidity ? 0...100 : ranges.first { $0.field == q.rawValue }?.range
+        q == .humidity ? 1...100 : ranges.first { $0.field == q.rawValue }?.range
+    }
+
+    /// How far a dew point may sit above the temperature: none physically (saturated air has
+    /// them equal), 1 °C for sensors that round each to whole degrees (the PRSA history has one
+    /// such hour).
+    public static let dewPointAboveTemperature = 1.0
+
+    /// The refusal of a dew point above the temperature beyond rounding, when both are given.
+    public static func dewPointProblem(dewPoint: Double?, temperature: Double?) -> Rejection? {
+        guard let d = dewPoint, let t = temperature, d > t + dewPointAboveTemperature else { return nil }
+        return Rejection(
+            .outOfRange, "the dew point \(d) °C is above the temperature \(t) °C (it can at most equal it)")
     }
 
     /// `v` when it is finite and within the quantity's range (``range(of:)``), else the refusal

@@ -52,6 +52,8 @@ public struct StationWindow: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Counted into `hour`; `readings` is that hour's count so far.
         case counted(hour: Int64, readings: Int)
+        /// Not counted: a reading stamped on arrival in a minute of `hour` already counted.
+        case passedOver(hour: Int64)
     }
 
     /// The same hours under another gap limit (a reload that changes `max_gap_hours`): every
@@ -86,7 +88,7 @@ public struct StationWindow: Sendable {
         if slots[i].hour != Int32(hour) { slots[i] = Slot(hour: Int32(hour)) }
         let minute = UInt64(((r.time % 3600) + 3600) % 3600 / 60)
         if slots[i].minutes & (1 << minute) != 0, skipSameMinute {
-            return .success(.counted(hour: hour, readings: Int(slots[i].count)))
+            return .success(.passedOver(hour: hour))
         }
         if slots[i].minutes & (1 << minute) != 0 {
             return .failure(

@@ -49,6 +49,26 @@ struct PayloadFormatTests {
         #expect(decode(.tasmota, #"{"SDS0X1":{"PM2.5":-4}}"#).failureReason?.contains("'SDS0X1.PM2.5'") == true)
     }
 
+    /// Values each in range but impossible together or from their source: humidity 0 (a
+    /// broken sensor, whose dew point would be -37.6 °C), a dew point above the temperature
+    /// beyond rounding, and PM2.5 in an object that is no particle sensor.
+    @Test func impossibleValuesAreRefusedWithTheirReason() {
+        let dry = decode(.tasmota, #"{"SDS0X1":{"PM2.5":4},"SHT3X":{"Temperature":20,"Humidity":0}}"#)
+        #expect(dry.failureReason == "'SHT3X.Humidity' is 0.0 in the model's unit, outside 1.0...100.0")
+        #expect(decode(.airgradient, #"{"pm02":7,"atmp":20,"rhum":0}"#).failureCode == .outOfRange)
+        #expect(decode(.airgradient, #"{"pm02":7,"atmp":20,"rhum":1}"#).failureCode == nil)
+        let wet = decode(.native, #"{"time":"2014-01-01T05:00:00Z","pm25":5,"dew_point":12.5,"temperature":10}"#)
+        #expect(wet.failureReason == "the dew point 12.5 °C is above the temperature 10.0 °C (it can at most equal it)")
+        #expect(decode(.tasmota, #"{"BME280":{"Temperature":10,"DewPoint":11.5}}"#).failureCode == .outOfRange)
+        // Whole degrees, as the PRSA history rounds them: one degree over is rounding.
+        #expect(decode(.native, #"{"time":"2014-01-01T05:00:00Z","dew_point":11,"temperature":10}"#).failureCode == nil)
+        let claimed = decode(.tasmota, #"{"BME280":{"Temperature":10,"PM2.5":40}}"#)
+        #expect(claimed.failureReason?.hasPrefix("'BME280.PM2.5': BME280 is not a particle sensor") == true)
+        for sensor in ["SDS0X1", "PMS5003", "PMS7003", "PMSA003I", "SPS30", "HM330X", "VINDRIKTNING"] {
+            #expect(decode(.tasmota, #"{"\#(sensor)":{"PM2.5":4}}"#).failureCode == nil, "\(sensor)")
+        }
+    }
+
     @Test func airGradientLocalJSON() throws {
         // The local server's /measures/current document, which the MQTT messages carry too.
         let text = """

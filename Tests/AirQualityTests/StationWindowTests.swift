@@ -91,8 +91,7 @@ func reading(
         // Two in one minute: refused as a duplicate when the time is the sensor's own, passed
         // over when stamped on arrival.
         #expect(w.add(reading(hour: base, minute: 1)).failureCode == .duplicate)
-        #expect(
-            try w.add(reading(hour: base, minute: 1), skipSameMinute: true).get() == .counted(hour: base, readings: 3))
+        #expect(try w.add(reading(hour: base, minute: 1), skipSameMinute: true).get() == .passedOver(hour: base))
     }
 
     @Test func lateReadingForAHeldHourUpdatesIt() throws {
@@ -165,6 +164,13 @@ extension Result where Failure == StationWindow.Incomplete {
 
     let good =
         #"{"time": "2014-01-01T05:00:00Z", "pm25": 129.0, "dew_point": -16, "temperature": -4, "pressure": 1020, "wind_direction": "NW", "wind_speed": 1.79}"#
+
+    @Test func aDewPointAboveTheTemperatureIsRefused() {
+        let wet = good.replacingOccurrences(of: #""dew_point": -16"#, with: #""dew_point": -2.5"#)
+        #expect(decode(wet).failureCode == .outOfRange)
+        #expect(
+            decode(good.replacingOccurrences(of: #""dew_point": -16"#, with: #""dew_point": -3"#)).failureCode == nil)
+    }
 
     @Test func decodesTheDocumentedPayload() throws {
         let r = try decode(good).get()

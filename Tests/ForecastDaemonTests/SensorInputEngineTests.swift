@@ -1,5 +1,6 @@
 import AirQuality
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ForecastDaemon
@@ -34,6 +35,34 @@ import Testing
         var f = PayloadFormat(profile: .tasmota)
         f.timeZoneOffset = 3600
         return f
+    }
+
+    /// A sensor that sends every few seconds, stamped on arrival: the minute's first reading is
+    /// counted and logged; the next in that minute is passed over, neither counted nor logged.
+    @Test func aSecondReadingInAMinuteStampedOnArrivalIsPassedOverAndNotLogged() {
+        let logged = Mutex<[Reading]>([])
+        let e = ForecastEngine(
+            model: Shipped.model, modelName: "m.json", settings: .init(), fewerInputs: Shipped.fewerInputs,
+            onAccepted: { r in logged.withLock { $0.append(r) } })
+        let payload = Array(#"{"pm02":7,"atmp":20,"rhum":50}"#.utf8)
+        let format = PayloadFormat(profile: .airgradient)
+        guard case .accepted = e.ingest(station: "ag", payload: payload, format: format, retained: false, now: now)
+        else {
+            Issue.record("the minute's first reading was not accepted")
+            return
+        }
+        let again = e.ingest(station: "ag", payload: payload, format: format, retained: false, now: now + 10)
+        guard case .passedOver("ag", start + 100) = again else {
+            Issue.record("the second reading of the minute was \(again)")
+            return
+        }
+        #expect(logged.withLock { $0.count } == 1)
+        guard case .accepted = e.ingest(station: "ag", payload: payload, format: format, retained: false, now: now + 60)
+        else {
+            Issue.record("the next minute's reading was not accepted")
+            return
+        }
+        #expect(logged.withLock { $0.count } == 2)
     }
 
     @Test func aTasmotaStationTakesPressureAndWindFromItsWeatherSource() throws {
@@ -141,9 +170,15 @@ import Testing
             let outcome = e.ingest(
                 station: "fast", payload: Array("30".utf8), format: f, quantity: .pm25, readingsPerHour: 0,
                 retained: false, now: t + Double(k) * 10)
-            #expect(outcome.isAccepted, "reading \(k) of the minute: \(outcome)")
+            // The minute's first is counted; the others are passed over, none refused.
+            if k == 0 {
+                #expect(outcome.isAccepted, "reading \(k) of the minute: \(outcome)")
+            } else if case .passedOver = outcome {
+            } else {
+                Issue.record("reading \(k) of the minute: \(outcome)")
+            }
         }
-        #expect(e.snapshot().rejected.isEmpty && e.snapshot().accepted == 6)
+        #expect(e.snapshot().rejected.isEmpty && e.snapshot().accepted == 1)
     }
 
     @Test func theHourOfAStationThatStopsIsClosedByTheClock() throws {
