@@ -29,7 +29,9 @@ build:
 	$(SWIFT_BUILD)
 	@out=$$(swift package generate-manual --authors "the aqcast authors" 2>&1) || { echo "$$out"; exit 1; }
 	mkdir -p $(GENERATED)
-	cp .build/plugins/GenerateManual/outputs/aqcast/aqcast.1 $(GENERATED)/aqcast.1
+	$(PROGRAM) --experimental-dump-help > $(GENERATED)/help.json
+	python3 scripts/man-page.py .build/plugins/GenerateManual/outputs/aqcast/aqcast.1 man/aqcast-extra.mdoc \
+		$(GENERATED)/help.json $(GENERATED)/aqcast.1
 	for shell in bash zsh fish; do \
 		$(PROGRAM) --generate-completion-script $$shell | sed '1{/^#!/d}' > $(GENERATED)/aqcast.$$shell \
 			|| exit 1; \

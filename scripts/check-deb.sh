@@ -26,6 +26,15 @@ version=$(cd / && "$program" --version) || fail "the packaged aqcast --version f
 grep -q "(${root}/usr/bin/../share/aqcast/aqcast-default.json)" <<<"$version" \
     || fail "the packaged program does not use the packaged model: $version"
 echo "$version" | sed 's/^/version: /'
+# The package size the operations guide gives, within 1 MB of this package's.
+size=$(( ($(stat -c %s "$deb") + 524288) / 1048576 ))
+said=$(grep -o 'The package is [0-9]* MB' docs/operations.md | grep -o '[0-9]*') || fail "docs/operations.md gives no package size"
+[ $(( size > said ? size - said : said - size )) -le 1 ] || fail "docs/operations.md says the package is $said MB; it is $size MB"
+echo "package: $size MB (docs/operations.md: $said MB)"
+# Every file a unit's Documentation= names is in the package.
+for doc in $(sed -n 's/^Documentation=//p' "$root"/usr/lib/systemd/system/aqcast* | tr ' ' '\n' | sed -n 's|^file://||p'); do
+    [ -e "$root$doc" ] || fail "a unit's Documentation= names $doc, which the package does not ship"
+done
 table=$(cd / && "$program" evaluate) || fail "the packaged aqcast evaluate failed"
 grep -q "persistence" <<<"$table" || fail "aqcast evaluate printed no table: $table"
 echo "evaluate: $(wc -l <<<"$table") lines, from $(ls "$root/usr/share/aqcast/" | tr '\n' ' ')"

@@ -29,6 +29,8 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 doc="$root/usr/share/doc/aqcast"
 gzip -9n "$root/usr/share/man/man1/aqcast.1"
 gzip -9n "$doc/README.md" "$doc"/docs/*.md
+# The units name the README where the package puts it (compressed).
+sed -i 's|/usr/share/doc/aqcast/README.md$|/usr/share/doc/aqcast/README.md.gz|' "$root"/usr/lib/systemd/system/aqcast*
 rm "$doc/LICENSE"  # the copyright file points to the system's copy of the Apache licence
 date=$(git log -1 --format=%aD 2>/dev/null || date -R)
 cat > "$stage/changelog" <<EOF

@@ -16,7 +16,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the forecasting daemon in the foreground (shipped defaults without --config).")
 
-    @Option(help: "Configuration file (see config/aqcast.toml).")
+    @Option(
+        help: """
+            Configuration file; the service reads /etc/aqcast/aqcast.toml, which documents every key \
+            (default: none, the shipped defaults).
+            """)
     var config: String?
 
     @Option(help: "Broker address HOST:PORT, overriding the configuration.")
