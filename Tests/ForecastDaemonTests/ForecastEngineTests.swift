@@ -209,8 +209,10 @@ func shippedEngine(fewerInputs: Bool = false, _ tweak: (inout ForecastEngine.Set
     var now: Double { Double(start + 100) * 3600 }
 
     func weather(from hour: Int64, count: Int, temperature: Double, direction: String = "SE") -> [UInt8] {
+        // A dew point above the temperature is refused, so it stays at least 2 °C below.
+        let dewPoint = min(10, temperature - 2)
         let hours = (0..<count).map { k in
-            "{\"time\": \((hour + Int64(k)) * 3600), \"dew_point\": 10, \"temperature\": \(temperature), \"pressure\": 1000, \"wind_direction\": \"\(direction)\", \"wind_speed\": 6}"
+            "{\"time\": \((hour + Int64(k)) * 3600), \"dew_point\": \(dewPoint), \"temperature\": \(temperature), \"pressure\": 1000, \"wind_direction\": \"\(direction)\", \"wind_speed\": 6}"
         }
         return Array("{\"hours\": [\(hours.joined(separator: ","))]}".utf8)
     }
